@@ -1,0 +1,99 @@
+# The workshop's commands. Every target only delegates: to scripts/*.sh or to
+# the checker (python -m checker). `make` alone prints this help.
+SHELL := bash
+.DEFAULT_GOAL := help
+.SUFFIXES:
+
+# `make check-lab 2` and `make check-lab N=2` both work: a bare number after a
+# lab target is taken as N, and made into a target that does nothing.
+LAB_TARGETS := check-lab solution reset watch
+ifneq ($(filter $(LAB_TARGETS),$(firstword $(MAKECMDGOALS))),)
+  LAB_ARG := $(word 2,$(MAKECMDGOALS))
+  ifneq ($(LAB_ARG),)
+    $(eval $(LAB_ARG):;@:)
+  endif
+endif
+N ?= $(LAB_ARG)
+LAB_DIR ?=
+V ?=
+
+# Tools that make tools installed come first.
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
+
+VENV := .venv
+PY := PYTHONPATH=tests $(VENV)/bin/python
+CHECK := $(PY) -m checker
+BOOTSTRAP := scripts/bootstrap.sh
+
+.PHONY: help  ## show this help
+help:
+	@printf 'Usage: make TARGET [N=lab] [LAB_DIR=folder] [V=1]\n\nTargets:\n'
+	@grep -E '^\.PHONY: [a-z-]+ +## ' $(MAKEFILE_LIST) | sed -E 's/^\.PHONY: ([a-z-]+) +## (.*)/\1|\2/' | awk -F'|' '{printf "  %-18s %s\n", $$1, $$2}'
+	@printf '\nLabs (from labs/labs.toml):\n'
+	@PYTHONPATH=tests python3 -m checker labs 2>/dev/null || echo "  (needs python3 3.11+)"
+
+.PHONY: setup  ## optional: create .venv from the lock file now
+setup:
+	@$(BOOTSTRAP)
+
+.PHONY: check-lab  ## run lab N's checker, e.g. make check-lab 2 (LAB_DIR=... checks another folder)
+check-lab:
+	@$(BOOTSTRAP)
+	@$(CHECK) check "$(N)" $(if $(LAB_DIR),--lab-dir "$(LAB_DIR)") $(if $(V),-v)
+
+.PHONY: doctor  ## preflight: is this laptop ready? (lab 00)
+doctor:
+	@$(BOOTSTRAP)
+	@$(CHECK) check 0 $(if $(V),-v)
+
+.PHONY: watch  ## re-run lab N's checker whenever a file changes (Enter re-runs by hand)
+watch:
+	@$(BOOTSTRAP)
+	@$(CHECK) watch "$(N)" $(if $(LAB_DIR),--lab-dir "$(LAB_DIR)") $(if $(MANUAL),--manual)
+
+.PHONY: solution  ## catch up: copy lab N's reference solution in (your work is backed up first)
+solution:
+	@$(BOOTSTRAP)
+	@$(CHECK) solution "$(N)"
+
+.PHONY: reset  ## start lab N again from its starter (your work is backed up first)
+reset:
+	@$(BOOTSTRAP)
+	@$(CHECK) reset "$(N)"
+
+.PHONY: progress  ## show which labs you passed
+progress:
+	@$(BOOTSTRAP)
+	@$(CHECK) progress
+
+.PHONY: labs  ## list the labs
+labs:
+	@PYTHONPATH=tests python3 -m checker labs
+
+.PHONY: notebook  ## open Jupyter on the lab 01 notebook
+notebook:
+	@$(BOOTSTRAP) notebook
+	@$(VENV)/bin/jupyter lab notebooks/train.ipynb
+
+.PHONY: tools  ## install the pinned kind, kubectl and helm into .tools/bin (needs internet)
+tools:
+	@scripts/install-tools.sh
+
+.PHONY: test  ## the project's own test suite, every tier (what CI runs)
+test:
+	@$(BOOTSTRAP)
+	@scripts/test.sh full
+
+.PHONY: test-quick  ## the fast tier: engine, manifest and static checks
+test-quick:
+	@$(BOOTSTRAP)
+	@scripts/test.sh quick
+
+.PHONY: lint  ## ruff and the other static checks
+lint:
+	@$(BOOTSTRAP)
+	@scripts/lint.sh
+
+.PHONY: clean  ## remove .venv, .tools and local results (keeps your lab work)
+clean:
+	rm -rf $(VENV) .tools .workshop/results

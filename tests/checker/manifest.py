@@ -1,0 +1,95 @@
+"""Reads labs/labs.toml, the course manifest. Standard library only, so that
+`make help` works before the virtual environment exists."""
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFEST = REPO / "labs" / "labs.toml"
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    id: str
+    see: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class Lab:
+    number: int
+    slug: str
+    title: str
+    minutes: int
+    needs: tuple[str, ...]
+    ready: bool
+    tree: str = ""
+    edits: tuple[str, ...] = ()
+    checks: dict[str, CheckInfo] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str:
+        return f"{self.number:02d}"
+
+    @property
+    def folder(self) -> Path:
+        return REPO / "labs" / self.slug
+
+    @property
+    def readme(self) -> Path:
+        return self.folder / "README.md"
+
+    @property
+    def tree_path(self) -> Path | None:
+        return REPO / self.tree if self.tree else None
+
+    @property
+    def solution_path(self) -> Path | None:
+        return REPO / "solutions" / self.slug if self.tree else None
+
+    @property
+    def suite(self) -> Path:
+        return REPO / "tests" / "labs" / f"lab{self.code}"
+
+
+class ManifestError(Exception):
+    pass
+
+
+def load(path: Path = MANIFEST) -> list[Lab]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ManifestError(f"cannot read {path}: {exc}") from exc
+    labs = []
+    for entry in data.get("lab", []):
+        checks = {
+            check_id: CheckInfo(check_id, info["see"], info["hint"])
+            for check_id, info in entry.get("checks", {}).items()
+        }
+        labs.append(
+            Lab(
+                number=entry["number"],
+                slug=entry["slug"],
+                title=entry["title"],
+                minutes=entry["minutes"],
+                needs=tuple(entry["needs"]),
+                ready=entry["ready"],
+                tree=entry.get("tree", ""),
+                edits=tuple(entry.get("edits", ())),
+                checks=checks,
+            )
+        )
+    return labs
+
+
+def find(number: int | str) -> Lab:
+    try:
+        wanted = int(str(number).strip())
+    except ValueError:
+        raise ManifestError(f"'{number}' is not a lab number (try 0 to 8)") from None
+    for lab in load():
+        if lab.number == wanted:
+            return lab
+    raise ManifestError(f"there is no lab {wanted}; `make labs` lists them")

@@ -1,0 +1,19 @@
+"""Reads scripts/versions.env, the one place where versions are pinned."""
+
+import shlex
+from functools import cache
+
+from checker.manifest import REPO
+
+VERSIONS = REPO / "scripts" / "versions.env"
+
+
+@cache
+def pins() -> dict[str, str]:
+    values = {}
+    for line in VERSIONS.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = " ".join(shlex.split(value))
+    return values

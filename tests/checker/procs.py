@@ -1,0 +1,126 @@
+"""Processes the checker starts: started in their own group, always stopped."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from checker import ui
+from checker.outcomes import Stop
+
+_RUNNING: list["Server"] = []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A uvicorn (or any) server process whose output goes to a log file."""
+
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str], port: int) -> None:
+        self.command, self.cwd, self.port = command, cwd, port
+        self.env = {**os.environ, **env}
+        self.log_path = Path(tempfile.mkstemp(prefix="workshop-server-", suffix=".log")[1])
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Server":
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        _RUNNING.append(self)
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_lines(self) -> list[str]:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return []
+
+    def tail(self, lines: int = 12) -> str:
+        return "\n".join(self.log_lines()[-lines:]) or "(no output)"
+
+    def wait_until_up(self, path: str = "/healthz", timeout: float = 45.0) -> None:
+        deadline = time.monotonic() + timeout
+        with ui.waiting(f"waiting for the server on port {self.port} to answer {path}", timeout):
+            while time.monotonic() < deadline:
+                if not self.alive():
+                    raise Stop(
+                        f"the server exited with code {self.process.returncode} while starting",
+                        detail="its last log lines:\n" + indent(self.tail()),
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(self.url + path, timeout=1.0).status_code < 500:
+                        return
+                time.sleep(0.2)
+        raise Stop(
+            f"the server did not answer {path} within {timeout:.0f} s",
+            detail="its last log lines:\n" + indent(self.tail()),
+        )
+
+    def stop(self, grace: float = 5.0) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self in _RUNNING:
+            _RUNNING.remove(self)
+
+
+def uvicorn(cwd: Path, env: dict[str, str], module: str = "app.main:app") -> Server:
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", module, "--host", "127.0.0.1",
+               "--port", str(port), "--timeout-graceful-shutdown", "3"]  # fmt: skip
+    return Server(command, cwd, env, port)
+
+
+def indent(text: str, prefix: str = "        ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def stop_all() -> None:
+    for server in list(_RUNNING):
+        server.stop(grace=2.0)
+
+
+@contextlib.contextmanager
+def cleanup_on_signals() -> Iterator[None]:
+    """Stops every started server when the run ends, is interrupted or is killed."""
+
+    def on_term(signum: int, _frame: object) -> None:
+        stop_all()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        stop_all()
+        signal.signal(signal.SIGTERM, previous)

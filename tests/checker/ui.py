@@ -1,0 +1,65 @@
+"""Terminal output: symbols, colour when it helps, and progress for long waits."""
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+PASS, FAIL, NOT_RUN = "✓", "✗", "–"
+
+
+def _use_colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def paint(text: str, colour: str) -> str:
+    codes = {"green": "32", "red": "31", "yellow": "33", "dim": "2", "bold": "1"}
+    return f"\033[{codes[colour]}m{text}\033[0m" if _use_colour() else text
+
+
+def say(line: str = "") -> None:
+    # Some Windows consoles cannot encode ✓; fall back rather than crash.
+    try:
+        print(line, flush=True)
+    except UnicodeEncodeError:
+        print(line.encode("ascii", "replace").decode("ascii"), flush=True)
+    except BrokenPipeError:
+        # The reader went away (`| head`): keep running quietly, the exit code still counts.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+@contextmanager
+def waiting(what: str, timeout: float) -> Iterator[None]:
+    """Shows that a long wait is alive: a ticking line on a terminal, sparse lines otherwise."""
+    started = time.monotonic()
+    done = threading.Event()
+    tty = sys.stdout.isatty()
+
+    def tick() -> None:
+        interval = 0.5 if tty else 10.0
+        while not done.wait(interval):
+            elapsed = time.monotonic() - started
+            line = f"    … {what} ({elapsed:.0f} s of at most {timeout:.0f} s)"
+            if tty:
+                sys.stdout.write("\r" + paint(line, "dim"))
+                sys.stdout.flush()
+            else:
+                say(line)
+
+    say(paint(f"    … {what} (timeout {timeout:.0f} s)", "dim"))
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        if tty:
+            sys.stdout.write("\r\033[K")
+            sys.stdout.flush()
+
+
+def progress(message: str) -> None:
+    say(paint(f"    … {message}", "dim"))

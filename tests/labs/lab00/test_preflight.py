@@ -1,0 +1,155 @@
+"""Lab 00: is this laptop ready for the workshop?"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+from checker import Fail, NotRun, Soft, Unavailable, expect, ui
+from checker.manifest import REPO
+from checker.pins import pins
+
+GIB = 1024**3
+TOOLS_BIN = REPO / ".tools" / "bin"
+
+
+def find_tool(name: str) -> str | None:
+    local = TOOLS_BIN / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
+def run(command: list[str], timeout: float = 20) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def docker_info() -> dict | str:
+    """The daemon's `docker info`, or why it could not be read."""
+    docker = find_tool("docker")
+    if docker is None:
+        return "the docker command was not found"
+    try:
+        done = run([docker, "info", "--format", "{{json .}}"], timeout=30)
+    except subprocess.TimeoutExpired:
+        return "the Docker daemon did not answer within 30 s"
+    try:
+        info = json.loads(done.stdout) if done.returncode == 0 else {}
+    except ValueError:
+        info = {}
+    if not info.get("ServerVersion"):
+        reason = (done.stderr.strip().splitlines() or ["no answer"])[-1]
+        return f"the Docker daemon is unreachable ({reason})"
+    return info
+
+
+def test_python_version():
+    """Python is recent enough"""
+    wanted = tuple(int(part) for part in pins()["PYTHON_MIN"].split("."))
+    found = sys.version_info[:2]
+    expect(found >= wanted, f"Python {found[0]}.{found[1]}", f"Python {pins()['PYTHON_MIN']}+")
+
+
+def test_disk_space():
+    """There is enough free disk space for images and a cluster"""
+    free = shutil.disk_usage(REPO).free / GIB
+    wanted = float(pins()["MIN_DISK_GIB"])
+    expect(free >= wanted, f"{free:.1f} GiB free", f"at least {wanted:.0f} GiB free")
+
+
+def test_docker_installed():
+    """Docker is installed"""
+    if find_tool("docker") is None:
+        raise Unavailable(
+            "the docker command was not found",
+            "install Docker Desktop (macOS, Windows) or Docker Engine (Linux)",
+        )
+
+
+def test_docker_daemon(docker_info):
+    """The Docker daemon is running and answers"""
+    if isinstance(docker_info, str):
+        raise Unavailable(
+            docker_info, "start Docker Desktop, or on Linux: sudo systemctl start docker"
+        )
+
+
+def test_docker_resources(docker_info):
+    """Docker may use enough CPUs and memory"""
+    if isinstance(docker_info, str):
+        raise NotRun("needs a running Docker daemon")
+    cpus, memory = docker_info.get("NCPU", 0), docker_info.get("MemTotal", 0) / GIB
+    need_cpus, need_mem = int(pins()["MIN_DOCKER_CPUS"]), float(pins()["MIN_DOCKER_MEMORY_GIB"])
+    soft = Soft()
+    soft.check(cpus >= need_cpus, f"{cpus} CPUs", f"at least {need_cpus} CPUs")
+    soft.check(memory >= need_mem, f"{memory:.1f} GiB memory", f"at least {need_mem:.0f} GiB")
+    soft.raise_if_any()
+    recommended = float(pins()["RECOMMENDED_DOCKER_MEMORY_GIB"])
+    if memory < recommended:
+        ui.progress(
+            f"warning: {memory:.1f} GiB is enough up to lab 06; lab 07 (monitoring) "
+            f"wants {recommended:.0f} GiB"
+        )
+
+
+def tool_version(name: str, command: list[str], pattern: str) -> str:
+    path = find_tool(name)
+    if path is None:
+        raise Unavailable(f"{name} is not installed", "run make tools (it needs internet access)")
+    try:
+        done = run([path, *command])
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise Fail(f"{path} could not run ({exc})", f"a working {name}") from None
+    match = re.search(pattern, done.stdout + done.stderr)
+    if match is None:
+        raise Fail(
+            f"{name} printed no version: {(done.stdout + done.stderr).strip()[:80]}",
+            f"{name} reporting its version",
+        )
+    return match.group(1)
+
+
+def expect_pinned(name: str, found: str, key: str) -> None:
+    wanted = pins()[key]
+    expect(found == wanted, f"{name} {found}", f"{name} {wanted} (make tools installs it)")
+
+
+def test_kind():
+    """kind is installed at the pinned version"""
+    found = tool_version("kind", ["version"], r"kind (v\d+\.\d+\.\d+)")
+    expect_pinned("kind", found, "KIND_VERSION")
+
+
+def test_kubectl():
+    """kubectl is installed at the pinned version"""
+    found = tool_version(
+        "kubectl", ["version", "--client", "-o", "json"], r'"gitVersion":\s*"(v\d+\.\d+\.\d+)'
+    )
+    expect_pinned("kubectl", found, "KUBECTL_VERSION")
+
+
+def test_helm():
+    """helm is installed at the pinned version"""
+    found = tool_version("helm", ["version", "--template", "{{.Version}}"], r"(v\d+\.\d+\.\d+)")
+    expect_pinned("helm", found, "HELM_VERSION")
+
+
+def test_ports_free():
+    """The ports the course uses are free"""
+    taken = []
+    for port in (int(p) for p in pins()["COURSE_PORTS"].split()):
+        with socket.socket() as sock:
+            if os.name != "nt":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                taken.append(str(port))
+    expect(
+        not taken,
+        f"port(s) {', '.join(taken)} in use",
+        "ports " + ", ".join(pins()["COURSE_PORTS"].split()) + " free",
+    )

@@ -1,0 +1,255 @@
+"""Lab 01: the notebook trains a forest and saves a safe artifact with its card."""
+
+import hashlib
+import json
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from checker import Fail, Needs, Soft, Stop, expect, ui
+
+NOTEBOOK = "train.ipynb"
+ARTIFACT = Path("models/diabetes-rf.skops")
+CARD = Path("models/model-card.json")
+TRUSTED = ["sklearn.tree._tree.Tree"]
+CARD_KEYS = ["name", "version", "created_at", "libraries", "feature_names", "metrics",
+             "training_data_sha256", "artifact_sha256"]  # fmt: skip
+METRIC_KEYS = ["test_r2", "test_mae", "test_rmse", "baseline_r2"]
+TEST_SIZE, RANDOM_STATE = 0.2, 42
+# The forest must beat the mean predictor (R² ≈ 0) by this much on the hold-out set.
+R2_MARGIN = 0.30
+CELL_TIMEOUT = 300
+
+
+@dataclass
+class Run:
+    started: float
+    error: str = ""
+    failed_cell: int | None = None
+    cells: int = 0
+    outputs: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def notebook(lab_dir):
+    import nbformat
+
+    path = lab_dir / NOTEBOOK
+    if not path.is_file():
+        raise Stop(f"{path} does not exist")
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several kinds for a broken file
+        raise Stop(f"{NOTEBOOK} is not a valid notebook: {exc}") from None
+
+
+@pytest.fixture(scope="session")
+def run(lab_dir, notebook) -> Run:
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    result = Run(started=time.time())
+    client = NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(lab_dir)}},
+    )
+    code_cells = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+    result.cells = len(code_cells)
+    try:
+        with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+            for n, index in enumerate(code_cells, start=1):
+                ui.progress(f"running code cell {n}/{len(code_cells)}")
+                try:
+                    client.execute_cell(notebook.cells[index], index)
+                except CellExecutionError as exc:
+                    result.failed_cell = n
+                    result.error = f"{exc.ename}: {exc.evalue}"
+                    break
+                except CellTimeoutError:
+                    result.failed_cell = n
+                    result.error = f"the cell ran longer than {CELL_TIMEOUT} s"
+                    break
+    except DeadKernelError as exc:
+        result.error = f"the Python kernel died: {exc}"
+    except Exception as exc:  # no kernel at all: a broken environment, not the learner's code
+        raise Stop(
+            f"could not start a Jupyter kernel: {exc}", detail="run make setup, then try again"
+        ) from None
+    return result
+
+
+def test_notebook_valid(notebook):
+    """The notebook is a valid Jupyter notebook"""
+    expect(any(c.cell_type == "code" for c in notebook.cells), "no code cells", "code cells")
+
+
+def test_notebook_runs(run, notebook):
+    """The notebook runs from top to bottom"""
+    if run.error:
+        first_line = ""
+        if run.failed_cell:
+            code = [c for c in notebook.cells if c.cell_type == "code"][run.failed_cell - 1]
+            first_line = next((ln for ln in code.source.splitlines() if ln.strip()), "")
+        where = f"code cell {run.failed_cell} of {run.cells}" if run.failed_cell else "the kernel"
+        detail = run.error
+        if re.search(r"U\+201[89CD]|[‘’“”]", run.error):
+            detail += "  (smart quotes: type plain ' or \" instead)"
+        raise Fail(
+            f"{where} raised {detail}",
+            "every cell runs without error",
+            detail=f"the cell starts with: {first_line}" if first_line else "",
+        )
+
+
+@pytest.fixture(scope="session")
+def card(lab_dir, run) -> dict:
+    path = lab_dir / CARD
+    if not path.is_file():
+        raise Needs(f"{CARD}, which the notebook did not write")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise Fail(f"{CARD} is not valid JSON ({exc})", "a JSON object") from None
+
+
+def test_artifact_saved(lab_dir, run):
+    """Running the notebook saves the model and its card"""
+    soft = Soft()
+    for path in (ARTIFACT, CARD):
+        full = lab_dir / path
+        if soft.check(full.is_file(), f"no {path}", f"{path}, written by the notebook"):
+            soft.check(
+                full.stat().st_mtime >= run.started - 1,
+                f"{path} is left from an earlier run",
+                f"{path} written by this run",
+            )
+    soft.raise_if_any()
+
+
+def test_card_fields(card):
+    """The model card has every field the service needs"""
+    soft = Soft()
+    missing = [key for key in CARD_KEYS if key not in card]
+    soft.check(not missing, f"missing keys {missing}", "all of " + ", ".join(CARD_KEYS))
+    version = str(card.get("version", ""))
+    soft.check(
+        re.fullmatch(r"\d+\.\d+\.\d+", version),
+        f"version '{version}'",
+        "a semantic version such as 1.0.0",
+    )
+    metrics = card.get("metrics", {})
+    absent = [key for key in METRIC_KEYS if not isinstance(metrics.get(key), int | float)]
+    soft.check(not absent, f"metrics without {absent}", "metrics " + ", ".join(METRIC_KEYS))
+    soft.check(
+        "scikit-learn" in card.get("libraries", {}),
+        "no scikit-learn version in libraries",
+        "libraries with the scikit-learn version",
+    )
+    soft.raise_if_any()
+
+
+def test_artifact_hash(lab_dir, card):
+    """The card's SHA-256 matches the saved artifact"""
+    path = lab_dir / ARTIFACT
+    if not path.is_file():
+        raise Needs(f"{ARTIFACT}, which the notebook did not write")
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    recorded = str(card.get("artifact_sha256", ""))
+    expect(
+        actual == recorded,
+        f"card says {recorded[:16] or 'nothing'}…, file is {actual[:16]}…",
+        "the SHA-256 of the file as saved",
+    )
+
+
+@pytest.fixture(scope="session")
+def model(lab_dir, run):
+    import skops.io as sio
+
+    path = lab_dir / ARTIFACT
+    if not path.is_file():
+        raise Needs(f"{ARTIFACT}, which the notebook did not write")
+    try:
+        untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED))
+    except Exception:
+        raise Fail(
+            f"{ARTIFACT} is not a skops file (saved with pickle or joblib?)",
+            "a file written by skops.io.dump",
+        ) from None
+    if untrusted:
+        raise Fail(
+            f"the artifact needs extra trusted types {untrusted}",
+            f"a bare RandomForestRegressor needing only {TRUSTED}",
+        )
+    return sio.load(path, trusted=TRUSTED)
+
+
+@pytest.fixture(scope="session")
+def holdout():
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import train_test_split
+
+    data = load_diabetes(as_frame=True)
+    return data.data, train_test_split(
+        data.data, data.target, test_size=TEST_SIZE, random_state=RANDOM_STATE
+    )
+
+
+def test_safe_load(model):
+    """The artifact loads through the safe path (skops, no untrusted types)"""
+    from sklearn.ensemble import RandomForestRegressor
+
+    expect(
+        isinstance(model, RandomForestRegressor), type(model).__name__, "a RandomForestRegressor"
+    )
+
+
+def test_feature_order(card, model, holdout):
+    """The card's feature order is the order the model expects"""
+    features, _ = holdout
+    expected = list(features.columns)
+    soft = Soft()
+    soft.check(
+        card.get("feature_names") == expected,
+        f"card feature_names {card.get('feature_names')}",
+        f"{expected}",
+    )
+    in_model = list(getattr(model, "feature_names_in_", []))
+    soft.check(
+        in_model == expected,
+        f"model trained on {in_model or 'unnamed columns'}",
+        f"a model fitted on the DataFrame columns {expected}",
+    )
+    soft.raise_if_any()
+
+
+def test_training_split(card, holdout):
+    """The model was trained on the 80 % training split only"""
+    _, (x_train, _, y_train, _) = holdout
+    wanted = hashlib.sha256(x_train.to_numpy().tobytes() + y_train.to_numpy().tobytes())
+    found = str(card.get("training_data_sha256", ""))
+    expect(
+        found == wanted.hexdigest(),
+        f"training_data_sha256 {found[:16] or 'missing'}…",
+        f"{wanted.hexdigest()[:16]}…, the hash of X_train and y_train from the given split",
+    )
+
+
+def test_beats_baseline(model, holdout):
+    """The forest beats the mean baseline on the hold-out set"""
+    import numpy as np
+    from sklearn.metrics import r2_score
+
+    _, (_, x_test, y_train, y_test) = holdout
+    baseline = r2_score(y_test, np.full(len(y_test), y_train.mean()))
+    score = r2_score(y_test, model.predict(x_test))
+    expect(
+        score >= baseline + R2_MARGIN,
+        f"hold-out R² {score:.3f} (baseline {baseline:.3f})",
+        f"R² of at least {baseline + R2_MARGIN:.3f}, {R2_MARGIN} above the mean baseline",
+    )

@@ -1,0 +1,447 @@
+"""Lab 02: the learner's FastAPI service, started with real uvicorn and judged over HTTP."""
+
+import ast
+import contextlib
+import json
+import math
+import shutil
+import subprocess
+import sys
+import time
+import tokenize
+
+import httpx
+import pytest
+from checker import Fail, Needs, Soft, Stop, expect, procs, ui
+
+ARTIFACT, CARD = "diabetes-rf.skops", "model-card.json"
+TRUSTED = ["sklearn.tree._tree.Tree"]
+FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+BATCH_BOUND = 16  # the checker's MAX_BATCH_ROWS, to see that settings come from the environment
+CHECKER_VERSION = "1.0.0+checker"  # written into the copied card: proves MODEL_CARD_PATH is read
+TOLERANCE = 1e-9
+SMART = {"\u2018": "‘", "\u2019": "’", "\u201c": "“", "\u201d": "”", "\u2013": "–"}
+
+
+# -- fixtures -----------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def sources(lab_dir):
+    app = lab_dir / "app" / "main.py"
+    if not app.is_file():
+        raise Stop(f"{app} does not exist", detail="restore the starter with make reset 2")
+    return sorted(p for p in lab_dir.rglob("*.py") if ".venv" not in p.parts)
+
+
+@pytest.fixture(scope="session")
+def model_copy(lab_dir, tmp_path_factory):
+    """A private copy of the learner's artifact and card, so the checker never touches theirs."""
+    source = lab_dir / "models"
+    if not (source / ARTIFACT).is_file() or not (source / CARD).is_file():
+        raise Stop(
+            f"no model in {source}",
+            detail="lab 02 starts with models/ from lab 01; restore it with make reset 2",
+        )
+    target = tmp_path_factory.mktemp("model")
+    shutil.copy(source / ARTIFACT, target / ARTIFACT)
+    card = json.loads((source / CARD).read_text(encoding="utf-8"))
+    card["version"] = CHECKER_VERSION
+    (target / CARD).write_text(json.dumps(card), encoding="utf-8")
+    return target
+
+
+def server_env(model_dir, **extra) -> dict[str, str]:
+    env = {
+        "MODEL_PATH": str(model_dir / ARTIFACT),
+        "MODEL_CARD_PATH": str(model_dir / CARD),
+        "MAX_BATCH_ROWS": str(BATCH_BOUND),
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def server(lab_dir, model_copy, sources):
+    instance = procs.uvicorn(lab_dir, server_env(model_copy)).start()
+    try:
+        instance.wait_until_up("/healthz")
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture(scope="session")
+def http(server):
+    with httpx.Client(base_url=server.url, timeout=10.0) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def rows():
+    from sklearn.datasets import load_diabetes
+
+    data = load_diabetes(as_frame=True).data
+    return [{k: float(v) for k, v in row.items()} for row in data.iloc[::22].to_dict("records")]
+
+
+@pytest.fixture(scope="session")
+def reference(model_copy, rows):
+    """What the artifact itself predicts for the test rows."""
+    import pandas as pd
+    import skops.io as sio
+
+    model = sio.load(model_copy / ARTIFACT, trusted=TRUSTED)
+    return [float(v) for v in model.predict(pd.DataFrame(rows, columns=FEATURES))]
+
+
+@pytest.fixture(scope="session")
+def ready(http):
+    """Waits briefly for readiness: a warm-up may take a moment after /healthz answers."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if http.get("/readyz").status_code == 200:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture(scope="session")
+def serving(http, rows, ready):
+    """Checks that need a loaded model wait for it, instead of all failing with a 503."""
+    response = post(http, "/predict", json=rows[0])
+    if response.status_code == 503:
+        raise Needs("the model loaded at start-up (see the /predict check)")
+    return response
+
+
+def post(http, path, **kwargs) -> httpx.Response:
+    try:
+        return http.post(path, **kwargs)
+    except httpx.HTTPError as exc:
+        raise Fail(f"no answer from POST {path} ({type(exc).__name__})", "an HTTP answer") from None
+
+
+def describe(response: httpx.Response) -> str:
+    body = response.text.strip().replace("\n", " ")
+    return f"HTTP {response.status_code} {body[:160]}"
+
+
+# -- checks ---------------------------------------------------------------------------
+def test_code_compiles(lab_dir, sources):
+    """Your Python files compile"""
+    for path in sources:
+        try:
+            with tokenize.open(path) as handle:
+                ast.parse(handle.read(), filename=str(path))
+        except SyntaxError as exc:
+            line = (exc.text or "").rstrip()
+            found = [f"{SMART[c]} (U+{ord(c):04X})" for c in line if c in SMART]
+            where = f"{path.relative_to(lab_dir)}, line {exc.lineno}"
+            reason = f"smart quote or dash {', '.join(found)}" if found else exc.msg
+            raise Stop(f"{where}: {reason}", detail=f"the line is: {line.strip()}") from None
+
+
+def test_server_starts(server):
+    """uvicorn starts your app"""
+    assert server.alive()
+
+
+def test_healthz(http):
+    """GET /healthz answers 200 at once"""
+    started = time.perf_counter()
+    response = http.get("/healthz")
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    soft = Soft()
+    soft.check(response.status_code == 200, describe(response), "HTTP 200")
+    soft.check(elapsed_ms < 200, f"{elapsed_ms:.0f} ms", "under 200 ms (liveness must be cheap)")
+    soft.raise_if_any()
+
+
+def test_readyz(http, ready):
+    """GET /readyz answers 200 once the model is loaded"""
+    expect(ready, describe(http.get("/readyz")), "HTTP 200 within 15 s of start-up")
+
+
+def test_predict_float(http, rows, ready):
+    """POST /predict returns a plain float, the model version and a request id"""
+    response = post(http, "/predict", json=rows[0])
+    if response.status_code == 503:
+        raise Fail(
+            describe(response),
+            "HTTP 200",
+            detail="the model was never loaded: lifespan must call load_model (Step 1)",
+        )
+    expect(response.status_code == 200, describe(response), "HTTP 200")
+    try:
+        body = response.json()
+    except ValueError:
+        raise Fail(describe(response), "a JSON object") from None
+    soft = Soft()
+    value = body.get("prediction") if isinstance(body, dict) else None
+    soft.check(
+        isinstance(value, float) and math.isfinite(value),
+        f"prediction = {json.dumps(value)}",
+        "a single finite number, such as 152.3",
+    )
+    soft.check(
+        isinstance(body, dict) and body.get("model_version"),
+        "no model_version",
+        "model_version from the card",
+    )
+    soft.check(isinstance(body, dict) and body.get("request_id"), "no request_id", "a request_id")
+    soft.raise_if_any()
+
+
+def test_predict_matches_model(http, rows, reference, serving):
+    """/predict agrees with the saved model on real patients"""
+    worst = 0.0
+    for row, expected in zip(rows, reference, strict=True):
+        response = post(http, "/predict", json=row)
+        if response.status_code != 200:
+            raise Needs("POST /predict to answer 200 (see the check above)")
+        got = response.json().get("prediction")
+        if not isinstance(got, float):
+            raise Needs("a float prediction (see the check above)")
+        worst = max(worst, abs(got - expected))
+    expect(
+        worst <= TOLERANCE,
+        f"a difference of {worst:.3g}",
+        f"at most {TOLERANCE} for {len(rows)} patients",
+    )
+
+
+def test_settings_from_env(http, serving):
+    """Settings come from the environment (MODEL_CARD_PATH, MAX_BATCH_ROWS)"""
+    response = http.get("/model")
+    version = response.json().get("version") if response.status_code == 200 else None
+    expect(
+        version == CHECKER_VERSION,
+        f"/model says version {version!r}",
+        f"{CHECKER_VERSION!r}, from the card at MODEL_CARD_PATH",
+    )
+
+
+def test_batch(http, rows, reference, serving):
+    """POST /predict/batch predicts every row and refuses too many"""
+    soft = Soft()
+    response = post(http, "/predict/batch", json={"rows": rows[:5]})
+    if soft.check(response.status_code == 200, describe(response), "HTTP 200 for 5 rows"):
+        got = response.json().get("predictions")
+        same = (
+            isinstance(got, list)
+            and len(got) == 5
+            and all(
+                isinstance(g, float) and abs(g - e) <= TOLERANCE
+                for g, e in zip(got, reference, strict=False)
+            )
+        )
+        soft.check(same, f"predictions {str(got)[:80]}", "5 floats matching the model")
+    too_many = post(http, "/predict/batch", json={"rows": [rows[0]] * (BATCH_BOUND + 1)})
+    soft.check(
+        too_many.status_code == 422,
+        f"{BATCH_BOUND + 1} rows → {describe(too_many)}",
+        f"HTTP 422 over MAX_BATCH_ROWS={BATCH_BOUND}",
+    )
+    soft.raise_if_any()
+
+
+def bad_payloads(row):
+    missing = {k: v for k, v in row.items() if k != "bmi"}
+    return [
+        ("a missing field", {"json": missing}),
+        ("a string for a number", {"json": {**row, "bmi": "heavy"}}),
+        ("a numeric string", {"json": {**row, "bmi": "0.05"}}),
+        ("NaN", {"content": json.dumps({**row, "bmi": float("nan")})}),
+        ("Infinity", {"content": json.dumps({**row, "bmi": float("inf")})}),
+        ("an extra field", {"json": {**row, "weight": 80.0}}),
+        ("an empty body", {"content": b""}),
+        ("malformed JSON", {"content": b'{"age": 0.1,'}),
+        ("a list instead of an object", {"json": [row]}),
+    ]
+
+
+def test_bad_payloads(http, rows, serving):
+    """Bad payloads get a 4xx JSON error, and the server keeps serving"""
+    soft = Soft()
+    for name, kwargs in bad_payloads(rows[0]):
+        kwargs.setdefault("headers", {"content-type": "application/json"})
+        response = post(http, "/predict", **kwargs)
+        is_json = response.headers.get("content-type", "").startswith("application/json")
+        soft.check(
+            400 <= response.status_code < 500 and is_json,
+            f"{name} → {describe(response)}",
+            f"a 4xx JSON error for {name}",
+        )
+    soft.check(
+        http.get("/healthz").status_code == 200,
+        "the server stopped answering",
+        "/healthz still 200 afterwards",
+    )
+    soft.raise_if_any()
+
+
+def test_body_size_limit(http, ready):
+    """A 2 MB body is refused with 413"""
+    body = b'{"age": "' + b"9" * 2_000_000 + b'"}'
+    response = post(http, "/predict", content=body, headers={"content-type": "application/json"})
+    is_json = response.headers.get("content-type", "").startswith("application/json")
+    expect(response.status_code == 413 and is_json, describe(response), "HTTP 413 with a JSON body")
+
+
+def test_openapi_documents_fields(http):
+    """The OpenAPI schema documents every input field"""
+    schema = http.get("/openapi.json").json()
+    operation = schema.get("paths", {}).get("/predict", {}).get("post", {})
+    ref = (
+        operation.get("requestBody", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema", {})
+        .get("$ref", "")
+    )
+    model = schema.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[-1], {})
+    if not model:
+        raise Fail("POST /predict has no request schema", "a pydantic model as the request body")
+    props = model.get("properties", {})
+    soft = Soft()
+    soft.check(sorted(props) == sorted(FEATURES), f"fields {sorted(props)}", f"fields {FEATURES}")
+    undocumented = [n for n, p in props.items() if not p.get("description")]
+    soft.check(not undocumented, f"no description on {undocumented}", "a description on each field")
+    no_example = [n for n, p in props.items() if not (p.get("examples") or p.get("example"))]
+    soft.check(not no_example, f"no example on {no_example}", "an example on each field")
+    soft.check(
+        model.get("additionalProperties") is False,
+        "extra fields allowed",
+        "additionalProperties: false (extra='forbid')",
+    )
+    soft.raise_if_any()
+
+
+def test_docs_pages(http):
+    """/docs and /redoc are served"""
+    soft = Soft()
+    for path in ("/docs", "/redoc"):
+        response = http.get(path)
+        soft.check(response.status_code == 200, f"{path} → HTTP {response.status_code}", "HTTP 200")
+    soft.raise_if_any()
+
+
+def test_model_card_endpoint(http, model_copy, serving):
+    """GET /model returns the model card"""
+    card = json.loads((model_copy / CARD).read_text(encoding="utf-8"))
+    response = http.get("/model")
+    expect(response.status_code == 200, describe(response), "HTTP 200")
+    body = response.json()
+    soft = Soft()
+    for key in ("name", "feature_names", "artifact_sha256"):
+        soft.check(
+            body.get(key) == card[key],
+            f"{key} = {str(body.get(key))[:60]}",
+            f"{key} as in the card",
+        )
+    soft.raise_if_any()
+
+
+def test_json_logs(http, server, ready):
+    """Logs are JSON lines that carry the request id"""
+    response = http.get("/healthz", headers={"X-Request-ID": "checker-log-probe"})
+    soft = Soft()
+    soft.check(
+        response.headers.get("x-request-id") == "checker-log-probe",
+        f"X-Request-ID header {response.headers.get('x-request-id')!r}",
+        "the incoming X-Request-ID echoed back",
+    )
+    time.sleep(0.3)
+    lines = [line for line in server.log_lines() if line.strip()]
+    parsed = []
+    for line in lines:
+        with contextlib.suppress(ValueError):
+            parsed.append(json.loads(line))
+    soft.check(
+        lines and len(parsed) == len(lines),
+        f"{len(lines) - len(parsed)} of {len(lines)} log lines are not JSON",
+        "every log line a JSON object",
+    )
+    soft.check(
+        any(isinstance(p, dict) and p.get("request_id") == "checker-log-probe" for p in parsed),
+        "no log line with request_id 'checker-log-probe'",
+        "the request id in the log",
+    )
+    soft.raise_if_any()
+
+
+def test_readiness_semantics(lab_dir, model_copy, tmp_path_factory):
+    """With a missing or mismatched model, /healthz is 200 and /readyz is 503"""
+    broken = tmp_path_factory.mktemp("broken")
+    shutil.copy(model_copy / ARTIFACT, broken / ARTIFACT)
+    card = json.loads((model_copy / CARD).read_text(encoding="utf-8"))
+    card["artifact_sha256"] = "0" * 64
+    (broken / CARD).write_text(json.dumps(card), encoding="utf-8")
+    cases = {
+        "a missing artifact": server_env(model_copy, MODEL_PATH=str(broken / "nothing.skops")),
+        "a mismatched artifact": server_env(broken),
+    }
+    servers = {name: procs.uvicorn(lab_dir, env).start() for name, env in cases.items()}
+    soft = Soft()
+    try:
+        for name, instance in servers.items():
+            try:
+                instance.wait_until_up("/healthz", timeout=30)
+            except Stop as exc:
+                soft.check(
+                    False,
+                    f"with {name} the server did not start: {exc.message}",
+                    "the server stays up without a model",
+                )
+                continue
+            time.sleep(0.5)
+            live = httpx.get(instance.url + "/healthz", timeout=5).status_code
+            readiness = httpx.get(instance.url + "/readyz", timeout=5).status_code
+            soft.check(live == 200, f"with {name}, /healthz → {live}", "/healthz 200")
+            soft.check(readiness == 503, f"with {name}, /readyz → {readiness}", "/readyz 503")
+            said = [
+                ln
+                for ln in instance.log_lines()
+                if "model" in ln.lower()
+                and any(w in ln.lower() for w in ("not found", "sha-256", "sha256", "missing"))
+            ]
+            soft.check(said, f"with {name}, no log line says why", "one log line giving the reason")
+    finally:
+        for instance in servers.values():
+            instance.stop()
+    soft.raise_if_any()
+
+
+def test_unit_tests(lab_dir):
+    """Your own unit tests pass"""
+    timeout = 180
+    with ui.waiting("running your tests with pytest", timeout):
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                cwd=lab_dir,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise Fail(f"pytest ran longer than {timeout} s", "tests that finish") from None
+    summary = (done.stdout.strip().splitlines() or ["no output"])[-1]
+    expect(done.returncode != 5, "pytest found no tests", "tests in tests/")
+    expect(done.returncode == 0, f"pytest: {summary}", "all your tests passing")
+
+
+def test_model_loaded_once(http, model_copy, rows, serving):
+    """The model is loaded once at start-up, not on every request"""
+    if serving.status_code != 200:
+        raise Needs("POST /predict to answer 200 first (see the /predict check)")
+    # Remove the artifact the server started from: a server that loaded it once
+    # does not notice, one that loads it per request fails.
+    (model_copy / ARTIFACT).unlink()
+    response = post(http, "/predict", json=rows[0])
+    expect(
+        response.status_code == 200,
+        f"after the model file was removed: {describe(response)}",
+        "HTTP 200: the model already in memory",
+    )
