@@ -16,6 +16,8 @@ endif
 N ?= $(LAB_ARG)
 LAB_DIR ?=
 V ?=
+# `make setup PYTHON=/path/to/python3.12` picks the interpreter for .venv.
+export PYTHON
 
 # Tools that make tools installed come first.
 export PATH := $(CURDIR)/.tools/bin:$(PATH)

@@ -156,7 +156,10 @@ def backup(lab: Lab) -> Path | None:
     if tree is None or not tree.exists():
         return None
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = BACKUPS / f"{lab.slug}-{stamp}"
+    target, n = BACKUPS / f"{lab.slug}-{stamp}", 1
+    while target.exists():  # two backups within one second
+        n += 1
+        target = BACKUPS / f"{lab.slug}-{stamp}-{n}"
     shutil.copytree(tree, target, ignore=IGNORED)
     return target
 
@@ -260,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ManifestError as exc:
         ui.say(f"{ui.FAIL} {exc}")
+        return 2
+    except OSError as exc:
+        ui.say(f"{ui.FAIL} {exc.strerror or exc}: {exc.filename or ''}")
         return 2
     except KeyboardInterrupt:
         ui.say("\ninterrupted")

@@ -2,9 +2,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+
 from app.config import Settings
 from app.main import create_app
-from fastapi.testclient import TestClient
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 

@@ -1,9 +1,9 @@
 import json
 import math
 
-from app.main import create_app
 from fastapi.testclient import TestClient
 
+from app.main import create_app
 from tests.conftest import PATIENT, make_settings
 
 

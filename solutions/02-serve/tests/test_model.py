@@ -2,8 +2,8 @@ import json
 import shutil
 
 import pytest
-from app.model import ModelLoadError, load_model
 
+from app.model import ModelLoadError, load_model
 from tests.conftest import MODELS, PATIENT
 
 

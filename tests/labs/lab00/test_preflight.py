@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+
 from checker import Fail, NotRun, Soft, Unavailable, expect, ui
 from checker.manifest import REPO
 from checker.pins import pins

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from checker import Fail, Needs, Soft, Stop, expect, ui
 
 NOTEBOOK = "train.ipynb"

@@ -12,6 +12,7 @@ import tokenize
 
 import httpx
 import pytest
+
 from checker import Fail, Needs, Soft, Stop, expect, procs, ui
 
 ARTIFACT, CARD = "diabetes-rf.skops", "model-card.json"

@@ -95,9 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return model.card
 
     @app.post("/predict", tags=["model"], summary="Predict for one patient")
-    def predict(
-        features: PatientFeatures, model: ModelDep, request: Request
-    ) -> PredictionResponse:
+    def predict(features: PatientFeatures, model: ModelDep, request: Request) -> PredictionResponse:
         # TODO(lab02): predict with model.predict([features.model_dump()]) and return a
         # PredictionResponse with the value as a plain float, model.version and
         # request.state.request_id.

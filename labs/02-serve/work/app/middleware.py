@@ -55,7 +55,6 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
-
 class BodySizeLimitMiddleware:
     """Answers 413 with a JSON body to requests over the limit, announced or streamed.
 

@@ -1,0 +1,67 @@
+"""Shared helpers for the project's own tests."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from checker.manifest import REPO, Lab, load
+
+READY = [lab for lab in load() if lab.ready]
+EDITABLE = [lab for lab in READY if lab.tree]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    # A skipped test has proved nothing: count it as a failure, loudly.
+    report = yield
+    if report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped tests count as failures here: {reason}"
+    return report
+
+
+@dataclass
+class CheckerRun:
+    code: int
+    output: str
+    results: dict
+
+    def status(self, check_id: str) -> str:
+        for check in self.results.get("checks", []):
+            if check["id"] == check_id:
+                return check["status"]
+        return "absent"
+
+    def failed(self) -> list[str]:
+        return [c["id"] for c in self.results.get("checks", []) if c["status"] == "failed"]
+
+
+def run_checker(lab: Lab | int, lab_dir: Path | None, tmp_path: Path, *extra: str) -> CheckerRun:
+    number = lab if isinstance(lab, int) else lab.number
+    results = tmp_path / f"results-{number}.json"
+    command = [sys.executable, "-m", "checker", "check", str(number), "--json", str(results)]
+    if lab_dir is not None:
+        command += ["--lab-dir", str(lab_dir)]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests"), "NO_COLOR": "1"}
+    done = subprocess.run(command + list(extra), cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    output = done.stdout + done.stderr
+    data = json.loads(results.read_text()) if results.exists() else {}
+    return CheckerRun(done.returncode, output, data)
+
+
+def copy_tree(lab: Lab, source: Path, tmp_path: Path) -> Path:
+    """A copy of a lab tree without caches or, for the notebook lab, earlier outputs."""
+    skip = ["__pycache__", ".pytest_cache", ".ipynb_checkpoints"]
+    if lab.tree == "notebooks":
+        skip.append("models")  # written by running the notebook, so never reused
+    target = tmp_path / source.name
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*skip))
+    return target

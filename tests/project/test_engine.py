@@ -1,0 +1,111 @@
+"""The checker engine's own behaviour: exit codes, messages, no tracebacks."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from checker.manifest import REPO, ManifestError, find
+from checker.outcomes import Fail, Soft
+from checker.pins import pins
+
+
+def checker(*args, cwd=REPO):
+    # The engine of the tree under test, never the main checkout's.
+    env = {**os.environ, "PYTHONPATH": str(cwd / "tests"), "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "checker", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_soft_collects_every_problem():
+    soft = Soft()
+    soft.check(True, "a", "b")
+    soft.check(False, "x is 1", "x is 2")
+    soft.check(False, "y is 3", "y is 4")
+    with pytest.raises(Fail) as caught:
+        soft.raise_if_any()
+    assert "2 problems" in caught.value.found and "y is 4" in caught.value.expected
+
+
+def test_unknown_lab_is_a_clear_error():
+    with pytest.raises(ManifestError, match="no lab 42"):
+        find(42)
+    with pytest.raises(ManifestError, match="not a lab number"):
+        find("two")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["check", "42"], "there is no lab 42"),
+    (["check", "two"], "not a lab number"),
+    (["check", "2", "--lab-dir", "/nonexistent/folder"], "does not exist"),
+    (["check", "5"], "not available yet"),
+])  # fmt: skip
+def test_cannot_run_exits_2_without_traceback(args, needle):
+    done = checker(*args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert needle in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_versions_are_pinned_in_one_place():
+    values = pins()
+    for key in ("KIND_VERSION", "KIND_NODE_IMAGE", "KUBECTL_VERSION", "HELM_VERSION", "UV_VERSION"):
+        assert values[key], key
+    # kind's node image and kubectl stay on the same Kubernetes minor.
+    node_minor = values["KIND_NODE_IMAGE"].split(":v")[1].rsplit(".", 1)[0]
+    assert values["KUBECTL_VERSION"].lstrip("v").rsplit(".", 1)[0] == node_minor
+
+
+def test_progress_lists_every_lab():
+    done = checker("progress")
+    assert done.returncode == 0
+    for number in range(9):
+        assert f"{number:02d} " in done.stdout
+
+
+def test_make_help_is_the_default_goal():
+    done = subprocess.run(["make", "--no-print-directory"], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0
+    assert "check-lab" in done.stdout and "Serve the model with FastAPI" in done.stdout
+
+
+@pytest.fixture
+def clone(tmp_path):
+    """A throwaway clone, so solution/reset can be tried on a learner's tree."""
+    target = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(target)], check=True)
+    # Carry over uncommitted work so the clone is the tree under test.
+    diff = subprocess.run(["git", "diff", "HEAD"], cwd=REPO, capture_output=True, check=True)
+    if diff.stdout:
+        subprocess.run(["git", "apply", "--allow-empty"], cwd=target, input=diff.stdout, check=True)
+    return target
+
+
+def test_solution_then_reset_backs_up_the_learners_work(clone):
+    work = clone / "labs" / "02-serve" / "work"
+    (work / "app" / "main.py").write_text("# my own attempt\n")
+    done = checker("solution", "2", cwd=clone)
+    assert done.returncode == 0, done.stdout
+    solution = (clone / "solutions" / "02-serve" / "app" / "main.py").read_text()
+    assert (work / "app" / "main.py").read_text() == solution
+    backups = list((clone / ".workshop" / "backups").glob("02-serve-*"))
+    assert len(backups) == 1
+    assert (backups[0] / "app" / "main.py").read_text() == "# my own attempt\n"
+
+    (work / "scratch.py").write_text("x = 1\n")
+    done = checker("reset", "2", cwd=clone)
+    assert done.returncode == 0, done.stdout
+    assert "TODO(lab02)" in (work / "app" / "main.py").read_text()
+    assert not (work / "scratch.py").exists()
+
+
+def test_results_json_has_what_instructors_collect(tmp_path):
+    results = tmp_path / "r.json"
+    checker("check", "0", "--json", str(results))
+    data = json.loads(results.read_text())
+    assert data["lab"] == 0 and data["checks"]
+    for check in data["checks"]:
+        assert set(check) >= {"id", "status", "message", "hint", "step", "duration_s"}

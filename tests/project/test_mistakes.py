@@ -1,0 +1,215 @@
+"""The seeded-mistake catalogue: realistic learner mistakes, each applied to a copy
+of a solution, must be caught by the check meant for it, with that check's hint."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from checker.manifest import find
+from project.conftest import copy_tree, run_checker
+
+pytestmark = pytest.mark.full
+
+
+@dataclass(frozen=True)
+class Mistake:
+    lab: int
+    id: str
+    file: str
+    old: str
+    new: str
+    caught_by: str
+    exit_code: int = 1
+    also: tuple[tuple[str, str], ...] = ()  # further (old, new) edits in the same file
+
+    def apply(self, tree: Path) -> None:
+        for old, new in ((self.old, self.new), *self.also):
+            self._replace(tree, old, new)
+
+    def _replace(self, tree: Path, old: str, new: str) -> None:
+        path = tree / self.file
+        if path.suffix == ".ipynb":
+            notebook = nbformat.read(path, as_version=4)
+            hits = [c for c in notebook.cells if old in c.source]
+            assert hits, f"{self.id}: '{old}' is not in {self.file}; update the catalogue"
+            for cell in hits:
+                cell.source = cell.source.replace(old, new)
+            nbformat.write(notebook, path)
+            return
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{self.id}: '{old}' is not in {self.file}; update the catalogue"
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+NB = "train.ipynb"
+MAIN, SCHEMAS = "app/main.py", "app/schemas.py"
+
+CATALOGUE = [
+    # -- lab 01: the notebook ---------------------------------------------------------
+    Mistake(
+        1,
+        "smart-quotes-in-notebook",
+        NB,
+        'MODEL_DIR = Path("models")',
+        "MODEL_DIR = Path(\u201cmodels\u201d)",
+        "notebook_runs",
+    ),
+    Mistake(
+        1,
+        "pickle-instead-of-skops",
+        NB,
+        "sio.dump(forest, artifact)",
+        "import pickle\nartifact.write_bytes(pickle.dumps(forest))",
+        "safe_load",
+    ),
+    Mistake(
+        1,
+        "trained-on-all-rows",
+        NB,
+        "forest.fit(X_train, y_train)",
+        "forest.fit(X, y)",
+        "training_split",
+    ),
+    Mistake(
+        1,
+        "features-sorted-in-card",
+        NB,
+        '"feature_names": list(X.columns)',
+        '"feature_names": sorted(X.columns)',
+        "feature_order",
+    ),
+    Mistake(
+        1,
+        "hash-of-nothing",
+        NB,
+        '"artifact_sha256": sha256_of(artifact)',
+        '"artifact_sha256": hashlib.sha256(b"").hexdigest()',
+        "artifact_hash",
+    ),
+    Mistake(
+        1,
+        "card-without-training-hash",
+        NB,
+        '"training_data_sha256": hashlib.sha256(training_bytes).hexdigest(),',
+        "",
+        "card_fields",
+    ),
+    Mistake(
+        1,
+        "a-stump-not-a-forest",
+        NB,
+        "n_estimators=100, min_samples_leaf=5",
+        "n_estimators=1, max_depth=1",
+        "beats_baseline",
+    ),
+    # -- lab 02: the service (the source guide's mistakes first) ------------------------
+    Mistake(
+        2,
+        "smart-quotes-in-code",
+        MAIN,
+        'log = logging.getLogger("app")',
+        "log = logging.getLogger(\u2018app\u2019)",
+        "code_compiles",
+        exit_code=2,
+    ),
+    Mistake(
+        2,
+        "prediction-as-ndarray",
+        MAIN,
+        "[value] = model.predict([features.model_dump()])",
+        "import pandas as pd\n        value = model.estimator.predict("
+        "pd.DataFrame([features.model_dump()]))",
+        "predict_float",
+    ),
+    Mistake(
+        2,
+        "readiness-checks-nothing",
+        MAIN,
+        "if request.app.state.model is None:",
+        "if False:",
+        "readiness_semantics",
+    ),
+    Mistake(
+        2,
+        "model-loaded-per-request",
+        MAIN,
+        "        [value] = model.predict([features.model_dump()])",
+        "        settings = request.app.state.settings\n"
+        "        model = load_model(settings.model_path, settings.model_card_path)\n"
+        "        [value] = model.predict([features.model_dump()])",
+        "model_loaded_once",
+    ),
+    Mistake(
+        2,
+        "extra-fields-allowed",
+        SCHEMAS,
+        'extra="forbid", strict=True',
+        'extra="ignore", strict=True',
+        "bad_payloads",
+    ),
+    Mistake(2, "nan-allowed", SCHEMAS, "allow_inf_nan=False", "allow_inf_nan=True", "bad_payloads"),
+    Mistake(2, "numeric-strings-coerced", SCHEMAS, "strict=True, ", "", "bad_payloads"),
+    Mistake(
+        2,
+        "default-422-handler-echoes-nan",
+        MAIN,
+        "    @app.exception_handler(RequestValidationError)",
+        "    @app.exception_handler(KeyError)",
+        "bad_payloads",
+    ),
+    Mistake(
+        2,
+        "no-body-limit",
+        MAIN,
+        "    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)\n",
+        "",
+        "body_size_limit",
+    ),
+    Mistake(2, "batch-bound-hard-coded", MAIN, "> settings.max_batch_rows:", "> 256:", "batch"),
+    Mistake(
+        2,
+        "crashes-without-model",
+        MAIN,
+        "    except ModelLoadError as exc:",
+        "    except KeyError as exc:",
+        "readiness_semantics",
+    ),
+    Mistake(
+        2,
+        "fields-undocumented",
+        SCHEMAS,
+        "Field(..., description=description, examples=[example], ge=-_BOUND, le=_BOUND)",
+        "Field(..., ge=-_BOUND, le=_BOUND)",
+        "openapi_documents_fields",
+    ),
+    Mistake(
+        2, "plain-text-logs", MAIN, "    configure_logging(settings.log_level)\n", "", "json_logs"
+    ),
+    Mistake(
+        2,
+        "paths-hard-coded",
+        MAIN,
+        "load_model(settings.model_path, settings.model_card_path)",
+        'load_model(Path("models/diabetes-rf.skops"), Path("models/model-card.json"))',
+        "settings_from_env",
+        also=(("import logging\n", "import logging\nfrom pathlib import Path\n"),),
+    ),
+    Mistake(2, "own-test-broken", "tests/test_main.py", '== "1.0.0"', '== "2.0.0"', "unit_tests"),
+]
+
+
+@pytest.mark.parametrize("mistake", CATALOGUE, ids=lambda m: f"lab{m.lab:02d}-{m.id}")
+def test_mistake_is_caught_by_its_check(mistake, tmp_path):
+    lab = find(mistake.lab)
+    tree = copy_tree(lab, lab.solution_path, tmp_path)
+    mistake.apply(tree)
+    run = run_checker(lab, tree, tmp_path)
+    assert "Traceback" not in run.output, run.output
+    assert run.code == mistake.exit_code, run.output
+    assert run.status(mistake.caught_by) == "failed", (
+        f"{mistake.id} should fail '{mistake.caught_by}'; failed: {run.failed()}\n{run.output}"
+    )
+    hint = lab.checks[mistake.caught_by].hint
+    assert f"hint: {hint}" in run.output
