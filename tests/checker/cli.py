@@ -64,7 +64,8 @@ def run_suite(lab: Lab, lab_dir: Path | None, verbose: bool, json_path: str | No
     ]  # fmt: skip
     with procs.cleanup_on_signals():
         pytest_code = pytest.main(args, plugins=[reporter])
-    if pytest_code == pytest.ExitCode.INTERRUPTED:
+    # pytest reports our own early stop (a missing precondition) as INTERRUPTED too.
+    if pytest_code == pytest.ExitCode.INTERRUPTED and not reporter.stop_reason:
         ui.say("\n  interrupted: everything the checker started has been stopped")
         return 130
     code = reporter.finish()

@@ -149,7 +149,16 @@ CATALOGUE = [
         'extra="ignore", strict=True',
         "bad_payloads",
     ),
-    Mistake(2, "nan-allowed", SCHEMAS, "allow_inf_nan=False", "allow_inf_nan=True", "bad_payloads"),
+    # As in the source guide: plain floats with no bounds, and NaN allowed.
+    Mistake(
+        2,
+        "nan-allowed",
+        SCHEMAS,
+        "allow_inf_nan=False",
+        "allow_inf_nan=True",
+        "bad_payloads",
+        also=((", ge=-_BOUND, le=_BOUND)", ")"),),
+    ),
     Mistake(2, "numeric-strings-coerced", SCHEMAS, "strict=True, ", "", "bad_payloads"),
     Mistake(
         2,
