@@ -99,3 +99,8 @@ lint:
 .PHONY: clean  ## remove .venv, .tools and local results (keeps your lab work)
 clean:
 	rm -rf $(VENV) .tools .workshop/results
+
+.PHONY: bench  ## benchmarks, measured side by side in one run (needs Docker)
+bench:
+	@$(BOOTSTRAP)
+	@$(VENV)/bin/python scripts/bench/lab03_image.py

@@ -105,9 +105,20 @@ def indent(text: str, prefix: str = "        ") -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
 
+_CLEANUPS: list = []
+
+
+def on_cleanup(callback) -> None:
+    """Runs callback when the checker ends, however it ends (containers, images)."""
+    _CLEANUPS.append(callback)
+
+
 def stop_all() -> None:
     for server in list(_RUNNING):
         server.stop(grace=2.0)
+    while _CLEANUPS:
+        with contextlib.suppress(Exception):
+            _CLEANUPS.pop()()
 
 
 @contextlib.contextmanager

@@ -30,6 +30,12 @@ class Mistake:
 
     def _replace(self, tree: Path, old: str, new: str) -> None:
         path = tree / self.file
+        if old == DELETE:
+            path.unlink()
+            return
+        if old == WHOLE:
+            path.write_text(new, encoding="utf-8")
+            return
         if path.suffix == ".ipynb":
             notebook = nbformat.read(path, as_version=4)
             hits = [c for c in notebook.cells if old in c.source]
@@ -43,7 +49,40 @@ class Mistake:
         path.write_text(text.replace(old, new), encoding="utf-8")
 
 
+DELETE = "<delete the file>"
+WHOLE = "<replace the whole file>"
+# A realistic first attempt: everything in one stage, compilers left in.
+SINGLE_STAGE = """FROM python:3.11.14-slim-bookworm
+LABEL org.opencontainers.image.source="https://example.org/diabetes-api" \\
+      org.opencontainers.image.revision="unknown" \\
+      org.opencontainers.image.version="1.0.0"
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN apt-get update && apt-get install -y --no-install-recommends gcc \\
+    && rm -rf /var/lib/apt/lists/*
+RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid 10001 app
+WORKDIR /app
+COPY requirements.txt .
+RUN --mount=type=secret,id=ca-bundle \\
+    if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi; \\
+    pip install --no-cache-dir -r requirements.txt
+COPY models/ ./models/
+COPY app/ ./app/
+USER 10001:10001
+EXPOSE 8000
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", \\
+     "--timeout-graceful-shutdown", "5"]
+"""
 NB = "train.ipynb"
+DOCKERFILE = "Dockerfile"
+FINAL_CODE = (
+    "# Dependencies above, code below: a code change rebuilds only these layers.\n"
+    "COPY --chown=10001:10001 models/ ./models/\n"
+    "COPY --chown=10001:10001 app/ ./app/\n"
+)
+CMD = (
+    'CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", \\\n'
+    '     "--timeout-graceful-shutdown", "5", "--no-access-log"]'
+)
 MAIN, SCHEMAS = "app/main.py", "app/schemas.py"
 
 CATALOGUE = [
@@ -206,6 +245,95 @@ CATALOGUE = [
         also=(("import logging\n", "import logging\nfrom pathlib import Path\n"),),
     ),
     Mistake(2, "own-test-broken", "tests/test_main.py", '== "1.0.0"', '== "2.0.0"', "unit_tests"),
+]
+
+
+CATALOGUE += [
+    # -- lab 03: the image ----------------------------------------------------------
+    Mistake(3, "runs-as-root", DOCKERFILE, "USER 10001:10001\n", "", "non_root_user"),
+    Mistake(3, "single-stage-with-build-tools", DOCKERFILE, WHOLE, SINGLE_STAGE, "multi_stage"),
+    Mistake(
+        3,
+        "copy-code-before-install",
+        DOCKERFILE,
+        FINAL_CODE,
+        "",
+        "layer_order",
+        also=(
+            (
+                "# The wheels are mounted from the builder",
+                "COPY . /app/\n# The wheels are mounted from the builder",
+            ),
+        ),
+    ),
+    Mistake(
+        3,
+        "secret-in-env",
+        DOCKERFILE,
+        "ENV PYTHONDONTWRITEBYTECODE=1",
+        "ENV API_KEY=sk-live-4f9a2c PYTHONDONTWRITEBYTECODE=1",
+        "no_secrets",
+    ),
+    Mistake(
+        3,
+        "latest-base",
+        DOCKERFILE,
+        "ARG BASE_IMAGE=python:3.11.14-slim-bookworm",
+        "ARG BASE_IMAGE=python:latest",
+        "base_pinned",
+    ),
+    Mistake(3, "no-dockerignore", ".dockerignore", DELETE, "", "dockerignore"),
+    Mistake(
+        3,
+        "shell-form-cmd",
+        DOCKERFILE,
+        CMD,
+        "CMD uvicorn app.main:app --host 0.0.0.0 --port 8000 --timeout-graceful-shutdown 5",
+        "exec_form_cmd",
+    ),
+    Mistake(
+        3,
+        "slow-stop-of-shell-form",
+        DOCKERFILE,
+        CMD,
+        'CMD ["sh", "-c", "uvicorn app.main:app --host 0.0.0.0 --port 8000 '
+        '--timeout-graceful-shutdown 5"]',
+        "stop_time",
+    ),
+    Mistake(
+        3,
+        "writes-outside-tmp",
+        "app/logging_setup.py",
+        "    handler = logging.StreamHandler(sys.stdout)\n",
+        '    handler = logging.FileHandler("service.log")\n',
+        "container_serves",
+    ),
+    Mistake(
+        3,
+        "model-missing-from-image",
+        DOCKERFILE,
+        "COPY --chown=10001:10001 models/ ./models/\n",
+        "",
+        "model_included",
+    ),
+    Mistake(3, "expose-port-mismatch", DOCKERFILE, "EXPOSE 8000", "EXPOSE 8080", "port_matches"),
+    # The source guide's snippets, pasted as they are.
+    Mistake(
+        3,
+        "en-dash-no-cache-dir",
+        DOCKERFILE,
+        "python -m pip wheel --wheel-dir",
+        "python -m pip wheel \u2013no-cache-dir --wheel-dir",
+        "no_smart_characters",
+    ),
+    Mistake(
+        3,
+        "copy-without-destination",
+        DOCKERFILE,
+        "COPY requirements.txt .",
+        "COPY requirements.txt.",
+        "image_builds",
+    ),
 ]
 
 

@@ -77,3 +77,25 @@ def test_service_requirements_match_the_lock_file():
                 assert locked.get(name) == match.group(2), (
                     f"{req}: {line} vs lock {locked.get(name)}"
                 )
+
+
+def carried_over_pairs():
+    """(lab, previous lab) where lab's starter is the previous solution plus new files."""
+    by_number = {lab.number: lab for lab in EDITABLE}
+    for lab in EDITABLE:
+        previous = by_number.get(lab.number - 1)
+        if previous is not None and previous.tree != "notebooks":
+            yield lab, previous
+
+
+@pytest.mark.parametrize("lab,previous", list(carried_over_pairs()),
+                         ids=lambda lab: getattr(lab, "slug", ""))  # fmt: skip
+def test_starter_holds_the_previous_solution(lab, previous):
+    """A learner who failed lab N-1 can still do lab N: its work is already there."""
+    carried = [f for f in files(lab.tree_path) if f not in lab.edits]
+    assert sorted(carried) == files(previous.solution_path)
+    _, mismatch, errors = filecmp.cmpfiles(previous.solution_path, lab.tree_path, carried,
+                                           shallow=False)  # fmt: skip
+    assert not mismatch and not errors, (
+        f"{lab.slug} starter drifted from {previous.slug}: {mismatch}"
+    )
