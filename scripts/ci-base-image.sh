@@ -12,7 +12,10 @@ CACHE="${WORKSHOP_CACHE:-/var/cache/workshop}"
 ROOTFS=""
 
 say() { printf '%s\n' "$*" >&2; }
-cleanup() { [[ -n "${ROOTFS}" && -d "${ROOTFS}" ]] && rm -rf "${ROOTFS}"; }
+cleanup() {
+  # An if, not &&: a false test would become the script's exit status.
+  if [[ -n "${ROOTFS}" && -d "${ROOTFS}" ]]; then rm -rf "${ROOTFS}"; fi
+}
 trap cleanup EXIT
 
 main() {

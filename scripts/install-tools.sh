@@ -16,7 +16,10 @@ die() {
   [[ $# -gt 1 ]] && say "  hint: $2"
   exit 2
 }
-cleanup() { [[ -n "${WORK}" ]] && rm -rf "${WORK}"; }
+cleanup() {
+  # An if, not &&: a false test would become the script's exit status.
+  if [[ -n "${WORK}" ]]; then rm -rf "${WORK}"; fi
+}
 trap cleanup EXIT
 
 platform() {
