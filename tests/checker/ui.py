@@ -63,3 +63,18 @@ def waiting(what: str, timeout: float) -> Iterator[None]:
 
 def progress(message: str) -> None:
     say(paint(f"    … {message}", "dim"))
+
+
+def status(message: str) -> None:
+    """Progress that replaces itself on a terminal (one line per step elsewhere)."""
+    if sys.stdout.isatty():
+        sys.stdout.write("\r\033[K" + paint(f"    … {message}", "dim"))
+        sys.stdout.flush()
+    else:
+        progress(message)
+
+
+def status_done() -> None:
+    if sys.stdout.isatty():
+        sys.stdout.write("\r\033[K")
+        sys.stdout.flush()

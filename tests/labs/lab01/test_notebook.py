@@ -67,7 +67,7 @@ def run(lab_dir, notebook) -> Run:
     try:
         with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
             for n, index in enumerate(code_cells, start=1):
-                ui.progress(f"running code cell {n}/{len(code_cells)}")
+                ui.status(f"running code cell {n}/{len(code_cells)}")
                 try:
                     client.execute_cell(notebook.cells[index], index)
                 except CellExecutionError as exc:
@@ -78,6 +78,7 @@ def run(lab_dir, notebook) -> Run:
                     result.failed_cell = n
                     result.error = f"the cell ran longer than {CELL_TIMEOUT} s"
                     break
+        ui.status_done()
     except DeadKernelError as exc:
         result.error = f"the Python kernel died: {exc}"
     except Exception as exc:  # no kernel at all: a broken environment, not the learner's code
