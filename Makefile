@@ -40,8 +40,7 @@ setup:
 
 .PHONY: check-lab  ## run lab N's checker, e.g. make check-lab 2 (LAB_DIR=... checks another folder)
 check-lab:
-	@$(BOOTSTRAP)
-	@$(CHECK) check "$(N)" $(if $(LAB_DIR),--lab-dir "$(LAB_DIR)") $(if $(V),-v)
+	@scripts/check-lab.sh "$(N)" $(if $(LAB_DIR),--lab-dir "$(LAB_DIR)") $(if $(V),-v)
 
 .PHONY: doctor  ## preflight: is this laptop ready? (lab 00)
 doctor:
