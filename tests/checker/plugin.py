@@ -88,10 +88,9 @@ class Reporter:
             if isinstance(exc, Fail):
                 result.found, result.expected, result.message = exc.found, exc.expected, exc.detail
             elif isinstance(exc, Stop):
-                result.message, result.blocks_exit = exc.message, True
-                if exc.detail:
-                    result.found = exc.detail
-                self.stop_reason = f"{result.title} failed"
+                result.message = "\n".join(filter(None, (exc.message, exc.detail)))
+                result.blocks_exit = True
+                self.stop_reason = f"'{result.title}' failed"
                 item.session.shouldstop = self.stop_reason
             elif isinstance(exc, Unavailable):
                 result.message = f"missing: {exc.missing}\nto get it: {exc.how}"
@@ -145,7 +144,7 @@ class Reporter:
                     cid,
                     check_title(item),
                     "not-run",
-                    message=f"skipped because {self.stop_reason or 'the run was stopped'}",
+                    message=f"skipped: {self.stop_reason or 'the run was stopped'}",
                     step=info.see if info else "",
                     blocks_exit=True,
                 )
