@@ -1,0 +1,47 @@
+# Shared by scripts/cluster-{build,up,down,status}.sh: paths and helpers for the
+# project's own single-node Kubernetes, built from source (CI and maintainers).
+# Learners use kind instead.
+# shellcheck shell=bash
+# shellcheck source=versions.env
+source "$(dirname "${BASH_SOURCE[0]}")/versions.env"
+
+CACHE="${WORKSHOP_CACHE:-/var/cache/workshop}"
+BIN="${CACHE}/k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}/bin"
+STATE="${WORKSHOP_CLUSTER_STATE:-/var/lib/workshop-cluster}"
+RUNDIR="/run/workshop-cluster"
+SOCK="${RUNDIR}/containerd.sock"
+KUBECONFIG_OUT="${STATE}/kubeconfig"
+# Pod addresses live in network namespaces this cluster creates on this host.
+POD_CIDR="10.244.0.0/24"
+SERVICE_CIDR="10.96.0.0/16"
+# kubelet refuses a loopback node IP, so the node gets an address of its own,
+# added to lo (this kernel has no dummy interfaces): local to this host, added by
+# cluster-up and removed by cluster-down.
+NODE_IP="10.242.255.1"
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
+
+say() { printf '%s\n' "$*" >&2; }
+die() {
+  say "✗ $1"
+  [[ $# -gt 1 ]] && say "  hint: $2"
+  exit 2
+}
+pidfile() { printf '%s/%s.pid' "${STATE}" "$1"; }
+logfile() { printf '%s/logs/%s.log' "${STATE}" "$1"; }
+running() { [[ -f "$(pidfile "$1")" ]] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
+kubectl_() { "${BIN}/kubectl" --kubeconfig "${KUBECONFIG_OUT}" "$@"; }
+
+# Waits for a command to succeed, showing that the wait is alive.
+wait_for() { # what timeout-seconds command...
+  local what="$1" timeout="$2" waited=0
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if ((waited >= timeout)); then
+      say "✗ ${what}: not ready after ${timeout} s"
+      return 1
+    fi
+    ((waited % 10 == 0)) && say "  … ${what} (${waited} s of at most ${timeout} s)"
+    sleep 1
+    ((waited++)) || true
+  done
+}
