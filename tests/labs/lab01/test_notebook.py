@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from checker import Fail, Needs, Soft, Stop, expect, ui
+from checker import Fail, Needs, Soft, Stop, artifact, expect, ui
+from checker.artifact import TRUSTED
 
 NOTEBOOK = "train.ipynb"
 ARTIFACT = Path("models/diabetes-rf.skops")
 CARD = Path("models/model-card.json")
-TRUSTED = ["sklearn.tree._tree.Tree"]
 CARD_KEYS = ["name", "version", "created_at", "libraries", "feature_names", "metrics",
              "training_data_sha256", "artifact_sha256"]  # fmt: skip
 METRIC_KEYS = ["test_r2", "test_mae", "test_rmse", "baseline_r2"]
@@ -191,7 +191,7 @@ def model(lab_dir, run):
             f"the artifact needs extra trusted types {untrusted}",
             f"a bare RandomForestRegressor needing only {TRUSTED}",
         )
-    return sio.load(path, trusted=TRUSTED)
+    return artifact.load(path)
 
 
 @pytest.fixture(scope="session")

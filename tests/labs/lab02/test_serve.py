@@ -13,11 +13,10 @@ import tokenize
 import httpx
 import pytest
 
-from checker import Fail, Needs, Soft, Stop, expect, procs, ui
+from checker import Fail, Needs, Soft, Stop, artifact, expect, procs, ui
+from checker.artifact import FEATURES
 
 ARTIFACT, CARD = "diabetes-rf.skops", "model-card.json"
-TRUSTED = ["sklearn.tree._tree.Tree"]
-FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 BATCH_BOUND = 16  # the checker's MAX_BATCH_ROWS, to see that settings come from the environment
 CHECKER_VERSION = "1.0.0+checker"  # written into the copied card: proves MODEL_CARD_PATH is read
 TOLERANCE = 1e-9
@@ -89,11 +88,7 @@ def rows():
 @pytest.fixture(scope="session")
 def reference(model_copy, rows):
     """What the artifact itself predicts for the test rows."""
-    import pandas as pd
-    import skops.io as sio
-
-    model = sio.load(model_copy / ARTIFACT, trusted=TRUSTED)
-    return [float(v) for v in model.predict(pd.DataFrame(rows, columns=FEATURES))]
+    return artifact.predict(artifact.load(model_copy / ARTIFACT), rows)
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,10 @@ import time
 import httpx
 import pytest
 
-from checker import Fail, Needs, NotRun, Soft, Stop, expect, procs, ui
+from checker import Fail, Needs, NotRun, Soft, Stop, artifact, expect, procs, ui
+from checker.artifact import FEATURES
 from checker.procs import free_port
 
-TRUSTED = ["sklearn.tree._tree.Tree"]
-FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 ROW = dict(zip(FEATURES, [0.0381, 0.0507, 0.0617, 0.0219, -0.0442, -0.0348, -0.0434,
                           -0.0026, 0.0199, -0.0176], strict=True))  # fmt: skip
 OCI = ["org.opencontainers.image.source", "org.opencontainers.image.revision",
@@ -425,9 +424,6 @@ def test_container_serves(container, lab_dir):
             "a running service",
             detail=container["error"],
         )
-    import pandas as pd
-    import skops.io as sio
-
     url = container["url"]
     soft = Soft()
     deadline = time.monotonic() + 20
@@ -439,8 +435,8 @@ def test_container_serves(container, lab_dir):
     if soft.check(
         response.status_code == 200, f"/predict → HTTP {response.status_code}", "HTTP 200"
     ):
-        model = sio.load(lab_dir / "models" / "diabetes-rf.skops", trusted=TRUSTED)
-        expected = float(model.predict(pd.DataFrame([ROW], columns=FEATURES))[0])
+        model = artifact.load(lab_dir / "models" / "diabetes-rf.skops")
+        [expected] = artifact.predict(model, [ROW])
         got = response.json().get("prediction")
         soft.check(
             isinstance(got, float) and abs(got - expected) <= 1e-9,
