@@ -6,7 +6,7 @@ SHELL := bash
 
 # `make check-lab 2` and `make check-lab N=2` both work: a bare number after a
 # lab target is taken as N, and made into a target that does nothing.
-LAB_TARGETS := check-lab solution reset watch
+LAB_TARGETS := check-lab solution reset watch image load-image deploy
 ifneq ($(filter $(LAB_TARGETS),$(firstword $(MAKECMDGOALS))),)
   LAB_ARG := $(word 2,$(MAKECMDGOALS))
   ifneq ($(LAB_ARG),)
@@ -79,6 +79,27 @@ notebook:
 .PHONY: tools  ## install the pinned kind, kubectl and helm into .tools/bin (needs internet)
 tools:
 	@scripts/install-tools.sh
+
+# The service image is built from lab N's folder (lab 04 unless N says otherwise).
+IMAGE_DIR = $$($(CHECK) tree $(or $(N),4) $(if $(LAB_DIR),--lab-dir "$(LAB_DIR)"))
+
+.PHONY: cluster-up  ## create the kind cluster with metrics-server (lab 04; needs make tools)
+cluster-up:
+	@scripts/cluster-up.sh
+
+.PHONY: cluster-down  ## delete the kind cluster
+cluster-down:
+	@scripts/cluster-down.sh
+
+.PHONY: image  ## build lab N's service image with a unique tag (default lab 04)
+image:
+	@$(BOOTSTRAP)
+	@scripts/image.sh "$(IMAGE_DIR)" >/dev/null
+
+.PHONY: load-image  ## build lab N's image and load it into the cluster (IMAGE=name:tag loads that one)
+load-image:
+	@$(BOOTSTRAP)
+	@image="$(or $(IMAGE),$$(scripts/image.sh "$(IMAGE_DIR)"))" && scripts/load-image.sh "$$image"
 
 .PHONY: test  ## the project's own test suite, every tier (what CI runs)
 test:

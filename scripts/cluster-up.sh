@@ -1,168 +1,99 @@
 #!/usr/bin/env bash
-# Brings up the project's own single-node Kubernetes from the cached binaries:
-# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd
-# (Debian's 1.6), kubelet and kube-proxy, with bridge CNI. Everything listens on
-# 127.0.0.1. Writes a kubeconfig to ${STATE}/kubeconfig. Run as root.
+# The learners' cluster: creates a kind cluster from k8s/kind-config.yaml with the
+# pinned node image, installs metrics-server from its pinned Helm chart, and
+# waits until the node and metrics.k8s.io are ready. Safe to run again.
 set -o errexit -o nounset -o pipefail
-# shellcheck source=cluster-lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/cluster-lib.sh"
 
-on_failure() {
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=versions.env
+source "${REPO}/scripts/versions.env"
+export PATH="${REPO}/.tools/bin:${PATH}"
+NODE_PORT_HOST_PORT=8080
+METRICS_SERVER_REPO=https://kubernetes-sigs.github.io/metrics-server/
+
+say() { printf '%s\n' "$*" >&2; }
+die() {
+  say "✗ $1"
+  [[ $# -gt 1 ]] && say "  hint: $2"
+  exit 2
+}
+step() { say "… $*"; }
+
+on_exit() {
   local status=$?
-  if ((status != 0)); then
-    say "✗ bring-up failed: the last log lines of each component"
-    for component in "${COMPONENTS[@]}"; do
-      [[ -f "$(logfile "${component}")" ]] || continue
-      say "--- ${component}"
-      tail -n 8 "$(logfile "${component}")" >&2
-    done
-    [[ -x "${BIN}/kubectl" && -f "${KUBECONFIG_OUT}" ]] &&
-      kubectl_ get nodes -o jsonpath='{range .items[*].status.conditions[*]}{.type}={.status} {.message}{"\n"}{end}' >&2 || true
+  if ((status != 0 && status != 2)); then
+    say "✗ make cluster-up failed (exit ${status}); what the cluster reports:"
+    kubectl get nodes -o wide 2>&1 | sed 's/^/  /' >&2 || true
+    kubectl -n kube-system get pods 2>&1 | sed 's/^/  /' >&2 || true
+    kubectl -n kube-system get events --sort-by=.lastTimestamp 2>&1 | tail -n 10 | sed 's/^/  /' >&2 || true
+    say "  hint: make cluster-down, then make cluster-up again (README → Troubleshooting)"
   fi
 }
-trap on_failure EXIT
+trap on_exit EXIT
 
-start() { # name command...
-  local name="$1"
-  shift
-  if running "${name}"; then return 0; fi
-  "$@" >"$(logfile "${name}")" 2>&1 &
-  echo $! >"$(pidfile "${name}")"
+preflight() {
+  local tool
+  for tool in kind kubectl helm; do
+    command -v "${tool}" >/dev/null || die "${tool} is not installed" "make tools (installs the pinned kind, kubectl and helm into .tools/bin)"
+  done
+  command -v docker >/dev/null || die "docker is not installed" "install Docker Desktop, or docker.io on Linux (labs/00-preflight)"
+  docker info >/dev/null 2>&1 || die "Docker is not running" "start Docker Desktop, or on Linux: sudo systemctl start docker"
+  local memory_gib
+  memory_gib="$(docker info --format '{{.MemTotal}}' | awk '{printf "%d", $1 / 1073741824}')"
+  ((memory_gib >= MIN_DOCKER_MEMORY_GIB)) ||
+    die "Docker has ${memory_gib} GiB of memory; the cluster needs at least ${MIN_DOCKER_MEMORY_GIB} GiB" \
+      "raise it in Docker Desktop → Settings → Resources (${RECOMMENDED_DOCKER_MEMORY_GIB} GiB recommended)"
 }
 
-make_certs() {
-  local pki="${STATE}/pki"
-  [[ -f "${pki}/sa.key" ]] && return 0
-  mkdir -p "${pki}"
-  openssl genrsa -out "${pki}/sa.key" 2048 2>/dev/null
-  openssl rsa -in "${pki}/sa.key" -pubout -out "${pki}/sa.pub" 2>/dev/null
-  # One admin token, in system:masters, for every component on this test node.
-  printf '%s,admin,admin,system:masters\n' "$(openssl rand -hex 24)" >"${pki}/tokens.csv"
-  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=127.0.0.1 \
-    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-    -keyout "${pki}/apiserver.key" -out "${pki}/apiserver.crt" 2>/dev/null
+port_taken() {
+  python3 - "$1" <<'PY'
+import socket, sys
+with socket.socket() as s:
+    try:
+        s.bind(("127.0.0.1", int(sys.argv[1])))
+    except OSError:
+        sys.exit(0)
+sys.exit(1)
+PY
 }
 
-write_kubeconfig() {
-  local token
-  token="$(cut -d, -f1 "${STATE}/pki/tokens.csv")"
-  cat >"${KUBECONFIG_OUT}" <<KUBECONFIG
-apiVersion: v1
-kind: Config
-clusters: [{name: workshop-ci, cluster: {server: "https://127.0.0.1:6443", certificate-authority: "${STATE}/pki/apiserver.crt"}}]
-users: [{name: admin, user: {token: "${token}"}}]
-contexts: [{name: workshop-ci, context: {cluster: workshop-ci, user: admin}}]
-current-context: workshop-ci
-KUBECONFIG
-  chmod 0600 "${KUBECONFIG_OUT}"
+create_cluster() {
+  if kind get clusters 2>/dev/null | grep -qx "${KIND_CLUSTER_NAME}"; then
+    say "✓ kind cluster ${KIND_CLUSTER_NAME} exists"
+    kubectl config use-context "kind-${KIND_CLUSTER_NAME}" >/dev/null
+    return 0
+  fi
+  if port_taken "${NODE_PORT_HOST_PORT}"; then
+    die "port ${NODE_PORT_HOST_PORT} is taken on localhost; the cluster maps its NodePort there" \
+      "stop what uses it (lsof -i :${NODE_PORT_HOST_PORT}), e.g. a uvicorn left from lab 02"
+  fi
+  step "creating kind cluster ${KIND_CLUSTER_NAME} (${KIND_NODE_IMAGE}; the first time downloads ~400 MB)"
+  kind create cluster --name "${KIND_CLUSTER_NAME}" --image "${KIND_NODE_IMAGE}" \
+    --config "${REPO}/k8s/kind-config.yaml" --wait 180s
 }
 
-write_runtime_config() {
-  mkdir -p "${STATE}/cni" "${RUNDIR}"
-  cat >"${STATE}/containerd.toml" <<TOML
-version = 2
-root = "${STATE}/containerd"
-state = "${RUNDIR}/containerd"
-[grpc]
-  address = "${SOCK}"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${PAUSE_IMAGE}"
-  # This machine refuses a negative oom_score_adj, and kubelet asks -998 for
-  # every pod sandbox: without this, runc fails with "can't get final child's PID".
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "${STATE}/cni"
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-TOML
-  cat >"${STATE}/cni/10-workshop.conflist" <<CNI
-{"cniVersion": "1.0.0", "name": "workshop", "plugins": [
-  {"type": "bridge", "bridge": "workshop0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "${POD_CIDR}"}]],
-            "routes": [{"dst": "0.0.0.0/0"}]}},
-  {"type": "portmap", "capabilities": {"portMappings": true}},
-  {"type": "loopback"}]}
-CNI
-  cat >"${STATE}/kubelet.yaml" <<KUBELET
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-# Kubernetes 1.35 refuses cgroup v1 unless told otherwise; this machine is v1.
-failCgroupV1: false
-cgroupDriver: cgroupfs
-containerRuntimeEndpoint: unix://${SOCK}
-address: ${NODE_IP}
-readOnlyPort: 0
-failSwapOn: false
-serverTLSBootstrap: false
-# Test node only: kubelet listens on the node's local address, and the
-# apiserver (for logs and exec) reaches it there without a client certificate.
-authentication: {anonymous: {enabled: true}, webhook: {enabled: false}}
-authorization: {mode: AlwaysAllow}
-resolvConf: /etc/resolv.conf
-KUBELET
+install_metrics_server() {
+  step "metrics-server (chart ${METRICS_SERVER_CHART_VERSION})"
+  # kind's kubelets serve self-signed certificates: metrics-server must not verify them.
+  helm upgrade --install metrics-server metrics-server --repo "${METRICS_SERVER_REPO}" \
+    --version "${METRICS_SERVER_CHART_VERSION}" --namespace kube-system \
+    --set 'args={--kubelet-insecure-tls,--metric-resolution=15s}' --wait --timeout 5m
 }
 
-import_pause_image() {
-  local dir
-  if "${CTR[@]}" images check "name==${PAUSE_IMAGE}" 2>/dev/null | grep -q complete; then return 0; fi
-  dir="$(mktemp -d)"
-  cp "${BIN}/pause" "${dir}/pause"
-  printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"${dir}/Dockerfile"
-  docker build -q -t "${PAUSE_IMAGE}" "${dir}" >/dev/null 2>&1
-  docker save "${PAUSE_IMAGE}" | "${CTR[@]}" images import - >/dev/null
-  rm -rf "${dir}"
+wait_ready() {
+  step "waiting for the node and metrics.k8s.io"
+  kubectl wait --for=condition=Ready nodes --all --timeout=180s >/dev/null
+  kubectl -n kube-system rollout status deployment/metrics-server --timeout=180s
+  kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=180s >/dev/null
 }
 
 main() {
-  [[ ${EUID} -eq 0 ]] || die "run as root" "sudo scripts/cluster-up.sh"
-  for tool in containerd runc openssl docker; do
-    command -v "${tool}" >/dev/null || die "${tool} is not installed" "apt-get install containerd runc containernetworking-plugins docker.io"
-  done
-  [[ -x /usr/lib/cni/bridge ]] || die "CNI plugins missing" "apt-get install containernetworking-plugins"
-  "$(dirname "${BASH_SOURCE[0]}")/cluster-build.sh"
-  mkdir -p "${STATE}/logs"
   local started=${SECONDS}
-  CTR=(ctr --address "${SOCK}" -n k8s.io)
-  make_certs
-  write_runtime_config
-  local pki="${STATE}/pki"
-  say "… etcd"
-  start etcd "${BIN}/etcd" --data-dir "${STATE}/etcd" --listen-client-urls http://127.0.0.1:2379 \
-    --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380
-  say "… kube-apiserver"
-  start kube-apiserver "${BIN}/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port=6443 \
-    --tls-cert-file="${pki}/apiserver.crt" --tls-private-key-file="${pki}/apiserver.key" \
-    --service-account-key-file="${pki}/sa.pub" --service-account-signing-key-file="${pki}/sa.key" \
-    --service-account-issuer=https://kubernetes.default.svc --token-auth-file="${pki}/tokens.csv" \
-    --authorization-mode=Node,RBAC --service-cluster-ip-range="${SERVICE_CIDR}" \
-    --enable-admission-plugins=NodeRestriction,PodSecurity \
-    --kubelet-preferred-address-types=InternalIP
-  write_kubeconfig
-  wait_for "kube-apiserver /readyz" 90 kubectl_ get --raw /readyz
-  say "… controller-manager, scheduler"
-  start kube-controller-manager "${BIN}/kube-controller-manager" --kubeconfig="${KUBECONFIG_OUT}" \
-    --bind-address=127.0.0.1 --service-account-private-key-file="${pki}/sa.key" \
-    --use-service-account-credentials --controllers='*,-nodeipam'
-  start kube-scheduler "${BIN}/kube-scheduler" --kubeconfig="${KUBECONFIG_OUT}" --bind-address=127.0.0.1
-  ip addr show dev lo | grep -q "inet ${NODE_IP}/" || ip addr add "${NODE_IP}/32" dev lo
-  # Docker sets the FORWARD policy to DROP: let pod traffic routed back onto the
-  # bridge (pod -> ClusterIP -> pod) through.
-  for direction in -i -o; do
-    iptables -C FORWARD "${direction}" workshop0 -m comment --comment workshop-cluster -j ACCEPT 2>/dev/null ||
-      iptables -I FORWARD "${direction}" workshop0 -m comment --comment workshop-cluster -j ACCEPT
-  done
-  say "… containerd, kubelet, kube-proxy"
-  start containerd containerd --config "${STATE}/containerd.toml"
-  wait_for "containerd" 30 "${CTR[@]}" version
-  import_pause_image
-  start kubelet "${BIN}/kubelet" --config "${STATE}/kubelet.yaml" --kubeconfig "${KUBECONFIG_OUT}" \
-    --hostname-override workshop-ci --node-ip "${NODE_IP}" --root-dir "${STATE}/kubelet"
-  start kube-proxy "${BIN}/kube-proxy" --kubeconfig "${KUBECONFIG_OUT}" --hostname-override workshop-ci \
-    --cluster-cidr "${POD_CIDR}" --bind-address=127.0.0.1 --metrics-bind-address=127.0.0.1:10249
-  wait_for "node Ready" 120 kubectl_ wait --for=condition=Ready node/workshop-ci --timeout=2s
-  say "✓ cluster up in $((SECONDS - started)) s; export KUBECONFIG=${KUBECONFIG_OUT}"
+  preflight
+  create_cluster
+  install_metrics_server
+  wait_ready
+  say "✓ cluster ready in $((SECONDS - started)) s (context kind-${KIND_CLUSTER_NAME}); next: make load-image"
 }
 
 main "$@"

@@ -10,7 +10,7 @@ main() {
   .venv/bin/ruff check .
   .venv/bin/ruff format --check .
   local script
-  for script in scripts/*.sh .ci/run; do
+  for script in scripts/*.sh scripts/*/*.sh .ci/run; do
     bash -n "${script}"
   done
   printf '✓ lint clean\n'

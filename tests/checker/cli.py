@@ -232,6 +232,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tree(args: argparse.Namespace) -> int:
+    """Prints the folder that lab N's checker would check (for make image)."""
+    lab_dir = resolve_lab_dir(find(args.lab), args.lab_dir)
+    if lab_dir is None:
+        raise ManifestError(f"lab {args.lab} has no folder of its own")
+    print(lab_dir)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m checker", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -250,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--lab-dir")
     watch.add_argument("--manual", action="store_true", help="press Enter instead of watching")
     watch.set_defaults(func=cmd_watch)
+    tree = sub.add_parser("tree", help="print the folder of a lab")
+    tree.add_argument("lab")
+    tree.add_argument("--lab-dir")
+    tree.set_defaults(func=cmd_tree)
     sub.add_parser("progress").set_defaults(func=cmd_progress)
     sub.add_parser("labs").set_defaults(func=cmd_labs)
     return parser

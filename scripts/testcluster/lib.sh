@@ -2,11 +2,18 @@
 # project's own single-node Kubernetes, built from source (CI and maintainers).
 # Learners use kind instead.
 # shellcheck shell=bash
-# shellcheck source=versions.env
-source "$(dirname "${BASH_SOURCE[0]}")/versions.env"
+# shellcheck source=../versions.env
+source "$(dirname "${BASH_SOURCE[0]}")/../versions.env"
 
 CACHE="${WORKSHOP_CACHE:-/var/cache/workshop}"
-BIN="${CACHE}/k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}/bin"
+# One directory per component and version: a version bump rebuilds only that one.
+K8S_BIN="${CACHE}/kubernetes-${K8S_VERSION}"
+ETCD_BIN="${CACHE}/etcd-${ETCD_VERSION}"
+METRICS_SERVER_BIN="${CACHE}/metrics-server-${METRICS_SERVER_VERSION}"
+COREDNS_BIN="${CACHE}/coredns-${COREDNS_VERSION}"
+# Images of the add-ons, built from those binaries (never pulled).
+METRICS_SERVER_IMAGE="workshop.local/metrics-server:${METRICS_SERVER_VERSION}"
+COREDNS_IMAGE="workshop.local/coredns:${COREDNS_VERSION}"
 STATE="${WORKSHOP_CLUSTER_STATE:-/var/lib/workshop-cluster}"
 RUNDIR="/run/workshop-cluster"
 SOCK="${RUNDIR}/containerd.sock"
@@ -14,6 +21,8 @@ KUBECONFIG_OUT="${STATE}/kubeconfig"
 # Pod addresses live in network namespaces this cluster creates on this host.
 POD_CIDR="10.244.0.0/24"
 SERVICE_CIDR="10.96.0.0/16"
+APISERVER_SERVICE_IP="10.96.0.1"
+DNS_IP="10.96.0.10"
 # kubelet refuses a loopback node IP, so the node gets an address of its own,
 # added to lo (this kernel has no dummy interfaces): local to this host, added by
 # cluster-up and removed by cluster-down.
@@ -29,7 +38,7 @@ die() {
 pidfile() { printf '%s/%s.pid' "${STATE}" "$1"; }
 logfile() { printf '%s/logs/%s.log' "${STATE}" "$1"; }
 running() { [[ -f "$(pidfile "$1")" ]] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
-kubectl_() { "${BIN}/kubectl" --kubeconfig "${KUBECONFIG_OUT}" "$@"; }
+kubectl_() { "${K8S_BIN}/kubectl" --kubeconfig "${KUBECONFIG_OUT}" "$@"; }
 
 # Waits for a command to succeed, showing that the wait is alive.
 wait_for() { # what timeout-seconds command...

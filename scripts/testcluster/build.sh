@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds the test cluster's pinned binaries from the Go module proxy into a cache
+# outside the repository, one directory per component and version: Kubernetes
+# (and the pause binary), etcd, metrics-server and CoreDNS. A cached component is
+# not rebuilt; a component is cached only once its build has finished.
+set -o errexit -o nounset -o pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+WORK=""
+
+cleanup() {
+  # An if, not &&: a false test would become the script's exit status.
+  if [[ -n "${WORK}" ]]; then rm -rf "${WORK}"; fi
+}
+trap cleanup EXIT
+
+# Copies a module's source out of the read-only module cache.
+module_source() { # module@version destination
+  local dir
+  dir="$(go mod download -json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+  cp -r "${dir}" "$2"
+  chmod -R u+w "$2"
+}
+
+# Runs one component's build into a scratch directory, then moves it into place.
+cached() { # name destination build-function
+  local name="$1" destination="$2" started=${SECONDS}
+  if [[ -f "${destination}/.complete" ]]; then
+    say "✓ ${name} cached in ${destination}"
+    return 0
+  fi
+  say "… ${name}: building from the Go module proxy"
+  local out="${WORK}/out-${name}"
+  mkdir -p "${out}"
+  "$3" "${out}"
+  touch "${out}/.complete"
+  rm -rf "${destination}"
+  mkdir -p "$(dirname "${destination}")"
+  mv "${out}" "${destination}"
+  say "✓ ${name} built in $((SECONDS - started)) s"
+}
+
+build_kubernetes() {
+  local out="$1" src="${WORK}/kubernetes" module version_pkg=k8s.io/component-base/version
+  module_source "k8s.io/kubernetes@${K8S_VERSION}" "${src}"
+  # The module zip has no staging/ tree: use the published staging modules.
+  for module in $(awk '/=> \.\/staging/{print $1}' "${src}/go.mod"); do
+    (cd "${src}" && go mod edit -dropreplace="${module}" -require="${module}@${K8S_STAGING_VERSION}")
+  done
+  (cd "${src}" && go build -trimpath -o "${out}/" -ldflags "-s -w \
+      -X ${version_pkg}.gitVersion=${K8S_VERSION} -X ${version_pkg}.gitTreeState=clean" \
+    ./cmd/kube-apiserver ./cmd/kube-controller-manager ./cmd/kube-scheduler \
+    ./cmd/kubelet ./cmd/kube-proxy ./cmd/kubectl)
+  gcc -Os -static -DVERSION="${PAUSE_IMAGE##*:}" -o "${out}/pause" "${src}/build/pause/linux/pause.c"
+}
+
+build_etcd() {
+  local out="$1" src="${WORK}/etcd" module
+  module_source "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" "${src}"
+  # The server module points at its sibling modules by relative path.
+  for module in $(awk '$2 == "=>" && $3 ~ /^\.\.\// {print $1}' "${src}/go.mod"); do
+    (cd "${src}" && go mod edit -dropreplace="${module}" -require="${module}@${ETCD_VERSION}")
+  done
+  (cd "${src}" && go mod edit -dropreplace=go.etcd.io/etcd -dropreplace=go.etcd.io/tests/v3 &&
+    go build -trimpath -ldflags "-s -w" -o "${out}/etcd" .)
+}
+
+# The add-ons run in pods FROM scratch, so they are static binaries.
+build_metrics_server() {
+  local out="$1" src="${WORK}/metrics-server"
+  module_source "sigs.k8s.io/metrics-server@${METRICS_SERVER_VERSION}" "${src}"
+  (cd "${src}" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${out}/metrics-server" ./cmd/metrics-server)
+}
+
+build_coredns() {
+  local out="$1" src="${WORK}/coredns"
+  module_source "github.com/coredns/coredns@${COREDNS_VERSION}" "${src}"
+  (cd "${src}" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${out}/coredns" .)
+}
+
+main() {
+  command -v go >/dev/null || die "go is not installed" "install Go 1.25 or newer"
+  command -v gcc >/dev/null || die "gcc is not installed" "apt-get install gcc libc6-dev (for the pause binary)"
+  export GOWORK=off GOFLAGS=-mod=mod
+  WORK="$(mktemp -d)"
+  local started=${SECONDS}
+  cached etcd "${ETCD_BIN}" build_etcd
+  cached kubernetes "${K8S_BIN}" build_kubernetes
+  cached metrics-server "${METRICS_SERVER_BIN}" build_metrics_server
+  cached coredns "${COREDNS_BIN}" build_coredns
+  say "✓ binaries ready in $((SECONDS - started)) s"
+}
+
+main "$@"

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Tears the project's own cluster down and leaves nothing behind: no process,
+# mount, network namespace, bridge or iptables rule. Run as root.
+set -o errexit -o nounset -o pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+stop_component() {
+  local name="$1" pid
+  [[ -f "$(pidfile "${name}")" ]] || return 0
+  pid="$(cat "$(pidfile "${name}")")"
+  if kill -0 "${pid}" 2>/dev/null; then
+    kill "${pid}" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "${pid}" 2>/dev/null || true
+  fi
+  rm -f "$(pidfile "${name}")"
+}
+
+remove_kube_iptables() {
+  local table rule chain
+  for table in filter nat mangle; do
+    # `|| true`: grep finds nothing once the rules are gone, and pipefail would stop us.
+    { iptables -t "${table}" -S 2>/dev/null |
+      grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*KUBE' || true; } |
+      sed 's/^-A/-D/' | while read -r rule; do
+        # eval: the rule carries quoted comments, as iptables -S prints them.
+        eval "iptables -t ${table} ${rule}" || true
+      done
+    for chain in $(iptables -t "${table}" -S 2>/dev/null | awk '/^-N KUBE/{print $2}'); do
+      iptables -t "${table}" -F "${chain}" || true
+    done
+    for chain in $(iptables -t "${table}" -S 2>/dev/null | awk '/^-N KUBE/{print $2}'); do
+      iptables -t "${table}" -X "${chain}" || true
+    done
+  done
+}
+
+# Lists whatever the cluster left behind; empty when the teardown was complete.
+leftovers() {
+  local component
+  for component in "${COMPONENTS[@]}"; do
+    pgrep -f "^(${K8S_BIN}|${ETCD_BIN})/${component}( |$)" >/dev/null && echo "process ${component}"
+  done
+  pgrep -f "containerd --config ${STATE}/" >/dev/null && echo "process containerd"
+  pgrep -f "containerd-shim-runc-v2 -namespace k8s.io" >/dev/null && echo "process containerd-shim"
+  mount | awk -v state="${STATE}" -v run="${RUNDIR}" '$3 ~ "^(" state "|" run ")" {print "mount " $3}'
+  ip netns list 2>/dev/null | awk '/^cni-/{print "netns " $1}'
+  ip link show workshop0 >/dev/null 2>&1 && echo "bridge workshop0"
+  local table
+  for table in filter nat mangle; do
+    iptables -t "${table}" -S 2>/dev/null | grep -E 'KUBE|workshop-cluster' | sed "s/^/iptables ${table}: /"
+  done
+  true
+}
+
+main() {
+  local component
+  # Pods first, while kubelet and containerd can still stop them cleanly.
+  if running kubelet && [[ -f "${KUBECONFIG_OUT}" ]]; then
+    kubectl_ delete pods --all --all-namespaces --grace-period=1 --wait=false >/dev/null 2>&1 || true
+  fi
+  for component in kube-proxy kubelet; do stop_component "${component}"; done
+  if [[ -S "${SOCK}" ]]; then
+    local ctr=(ctr --address "${SOCK}" -n k8s.io) id
+    for id in $("${ctr[@]}" tasks ls -q 2>/dev/null); do "${ctr[@]}" tasks kill -s KILL "${id}" >/dev/null 2>&1 || true; done
+    sleep 1
+    for id in $("${ctr[@]}" containers ls -q 2>/dev/null); do
+      "${ctr[@]}" tasks rm -f "${id}" >/dev/null 2>&1 || true
+      "${ctr[@]}" containers rm "${id}" >/dev/null 2>&1 || true
+    done
+  fi
+  for component in containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
+    stop_component "${component}"
+  done
+  pkill -f "containerd-shim-runc-v2 -namespace k8s.io" 2>/dev/null || true
+  mount | awk -v state="${STATE}" -v run="${RUNDIR}" '$3 ~ "^(" state "|" run ")" {print $3}' |
+    sort -r | xargs -r -n1 umount -l
+  for ns in $(ip netns list 2>/dev/null | awk '/^cni-/{print $1}'); do ip netns del "${ns}" || true; done
+  ip link del workshop0 2>/dev/null || true
+  ip addr del "${NODE_IP}/32" dev lo 2>/dev/null || true
+  remove_kube_iptables
+  for direction in -i -o; do
+    iptables -D FORWARD "${direction}" workshop0 -m comment --comment workshop-cluster -j ACCEPT 2>/dev/null || true
+  done
+  rm -rf "${STATE}" "${RUNDIR}"
+  local left
+  left="$(leftovers)"
+  if [[ -n "${left}" ]]; then
+    say "✗ the teardown left these behind:"
+    say "${left}"
+    exit 1
+  fi
+  say "✓ cluster down: no process, mount, network namespace, bridge or iptables rule left"
+}
+
+main "$@"

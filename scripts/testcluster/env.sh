@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Prints the shell lines that point kubectl (and the checkers) at the test
+# cluster:  eval "$(scripts/testcluster/env.sh)"
+set -o errexit -o nounset -o pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+main() {
+  printf 'export KUBECONFIG=%q\n' "${KUBECONFIG_OUT}"
+  printf 'export PATH=%q:"${PATH}"\n' "${K8S_BIN}"
+}
+
+main "$@"

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Brings up the project's own single-node Kubernetes from the cached binaries:
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd
+# (Debian's 1.6), kubelet and kube-proxy, with bridge CNI. Everything listens on
+# 127.0.0.1. Writes a kubeconfig to ${STATE}/kubeconfig. Run as root.
+set -o errexit -o nounset -o pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+on_failure() {
+  local status=$?
+  if ((status != 0)); then
+    say "✗ bring-up failed: the last log lines of each component"
+    for component in "${COMPONENTS[@]}"; do
+      [[ -f "$(logfile "${component}")" ]] || continue
+      say "--- ${component}"
+      tail -n 8 "$(logfile "${component}")" >&2
+    done
+    [[ -x "${K8S_BIN}/kubectl" && -f "${KUBECONFIG_OUT}" ]] &&
+      kubectl_ get nodes -o jsonpath='{range .items[*].status.conditions[*]}{.type}={.status} {.message}{"\n"}{end}' >&2 || true
+  fi
+}
+trap on_failure EXIT
+
+start() { # name command...
+  local name="$1"
+  shift
+  if running "${name}"; then return 0; fi
+  "$@" >"$(logfile "${name}")" 2>&1 &
+  echo $! >"$(pidfile "${name}")"
+}
+
+# A cluster CA signs the API server's certificate, which pods check through the
+# kube-root-ca.crt ConfigMap; a second CA signs the client certificate that the
+# API server presents to aggregated APIs (metrics.k8s.io).
+make_certs() {
+  local pki="${STATE}/pki"
+  [[ -f "${pki}/sa.key" ]] && return 0
+  mkdir -p "${pki}"
+  openssl genrsa -out "${pki}/sa.key" 2048 2>/dev/null
+  openssl rsa -in "${pki}/sa.key" -pubout -out "${pki}/sa.pub" 2>/dev/null
+  # One admin token, in system:masters, for every component on this test node.
+  printf '%s,admin,admin,system:masters\n' "$(openssl rand -hex 24)" >"${pki}/tokens.csv"
+  local ca
+  for ca in ca front-proxy-ca; do
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=workshop-${ca}" \
+      -keyout "${pki}/${ca}.key" -out "${pki}/${ca}.crt" 2>/dev/null
+  done
+  sign_cert "${pki}" ca apiserver "/CN=kube-apiserver" \
+    "subjectAltName=IP:${NODE_IP},IP:127.0.0.1,IP:${APISERVER_SERVICE_IP},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  sign_cert "${pki}" front-proxy-ca front-proxy-client "/CN=front-proxy-client" "extendedKeyUsage=clientAuth"
+}
+
+sign_cert() { # pki-dir ca name subject extension
+  local pki="$1"
+  openssl req -newkey rsa:2048 -nodes -subj "$4" -keyout "${pki}/$3.key" -out "${pki}/$3.csr" 2>/dev/null
+  openssl x509 -req -in "${pki}/$3.csr" -CA "${pki}/$2.crt" -CAkey "${pki}/$2.key" -CAcreateserial \
+    -days 30 -extfile <(printf '%s\n' "$5") -out "${pki}/$3.crt" 2>/dev/null
+}
+
+write_kubeconfig() {
+  local token
+  token="$(cut -d, -f1 "${STATE}/pki/tokens.csv")"
+  cat >"${KUBECONFIG_OUT}" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters: [{name: workshop-ci, cluster: {server: "https://${NODE_IP}:6443", certificate-authority: "${STATE}/pki/ca.crt"}}]
+users: [{name: admin, user: {token: "${token}"}}]
+contexts: [{name: workshop-ci, context: {cluster: workshop-ci, user: admin}}]
+current-context: workshop-ci
+KUBECONFIG
+  chmod 0600 "${KUBECONFIG_OUT}"
+}
+
+write_runtime_config() {
+  mkdir -p "${STATE}/cni" "${RUNDIR}"
+  cat >"${STATE}/containerd.toml" <<TOML
+version = 2
+root = "${STATE}/containerd"
+state = "${RUNDIR}/containerd"
+[grpc]
+  address = "${SOCK}"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${PAUSE_IMAGE}"
+  # This machine refuses a negative oom_score_adj, and kubelet asks -998 for
+  # every pod sandbox: without this, runc fails with "can't get final child's PID".
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${STATE}/cni"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+TOML
+  cat >"${STATE}/cni/10-workshop.conflist" <<CNI
+{"cniVersion": "1.0.0", "name": "workshop", "plugins": [
+  {"type": "bridge", "bridge": "workshop0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "${POD_CIDR}"}]],
+            "routes": [{"dst": "0.0.0.0/0"}]}},
+  {"type": "portmap", "capabilities": {"portMappings": true}},
+  {"type": "loopback"}]}
+CNI
+  cat >"${STATE}/kubelet.yaml" <<KUBELET
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# Kubernetes 1.35 refuses cgroup v1 unless told otherwise; this machine is v1.
+failCgroupV1: false
+cgroupDriver: cgroupfs
+containerRuntimeEndpoint: unix://${SOCK}
+address: ${NODE_IP}
+readOnlyPort: 0
+failSwapOn: false
+serverTLSBootstrap: false
+# Test node only: kubelet listens on the node's local address, and the
+# apiserver (for logs and exec) reaches it there without a client certificate.
+authentication: {anonymous: {enabled: true}, webhook: {enabled: false}}
+authorization: {mode: AlwaysAllow}
+resolvConf: /etc/resolv.conf
+clusterDNS: [${DNS_IP}]
+clusterDomain: cluster.local
+KUBELET
+}
+
+# Builds a one-binary image FROM scratch with Docker and imports it into the
+# cluster's containerd: no registry is involved.
+import_image() { # image binary user [args...]
+  local image="$1" binary="$2" user="$3" dir
+  shift 3
+  if "${CTR[@]}" images check "name==${image}" 2>/dev/null | grep -q complete; then return 0; fi
+  dir="$(mktemp -d)"
+  cp "${binary}" "${dir}/entrypoint"
+  printf 'FROM scratch\nCOPY entrypoint /%s\nUSER %s\nENTRYPOINT ["/%s"]\n' \
+    "$(basename "${binary}")" "${user}" "$(basename "${binary}")" >"${dir}/Dockerfile"
+  # Quiet unless it fails: the legacy builder warns about itself on every build.
+  docker build -q -t "${image}" "${dir}" >"${dir}/build.log" 2>&1 || { cat "${dir}/build.log" >&2 && return 1; }
+  docker save "${image}" | "${CTR[@]}" images import - >/dev/null
+  rm -rf "${dir}"
+}
+
+# True once kube-proxy routes the ClusterIP to metrics-server itself, which
+# answers /livez with "ok".
+service_answers() { # cluster-ip
+  [[ "$(curl -sk --max-time 2 "https://$1/livez")" == ok ]]
+}
+
+install_addons() {
+  import_image "${METRICS_SERVER_IMAGE}" "${METRICS_SERVER_BIN}/metrics-server" 65532:65532
+  import_image "${COREDNS_IMAGE}" "${COREDNS_BIN}/coredns" 65532:65532
+  sed -e "s#@@METRICS_SERVER_IMAGE@@#${METRICS_SERVER_IMAGE}#" -e "s#@@COREDNS_IMAGE@@#${COREDNS_IMAGE}#" \
+    -e "s#@@DNS_IP@@#${DNS_IP}#" "$(dirname "${BASH_SOURCE[0]}")/addons.yaml" | kubectl_ apply -f - >/dev/null
+  wait_for "CoreDNS available" 120 kubectl_ -n kube-system rollout status deployment/coredns --timeout=2s
+  wait_for "metrics-server available" 120 kubectl_ -n kube-system rollout status deployment/metrics-server --timeout=2s
+  local service_ip
+  service_ip="$(kubectl_ -n kube-system get service metrics-server -o jsonpath='{.spec.clusterIP}')"
+  wait_for "metrics-server Service routed" 60 service_answers "${service_ip}"
+  kubectl_ apply -f "$(dirname "${BASH_SOURCE[0]}")/metrics-apiservice.yaml" >/dev/null
+  wait_for "metrics.k8s.io served" 120 kubectl_ wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=2s
+}
+
+main() {
+  [[ ${EUID} -eq 0 ]] || die "run as root" "sudo scripts/testcluster/up.sh"
+  for tool in containerd runc openssl docker iptables; do
+    command -v "${tool}" >/dev/null || die "${tool} is not installed" "apt-get install containerd runc containernetworking-plugins docker.io iptables"
+  done
+  [[ -x /usr/lib/cni/bridge ]] || die "CNI plugins missing" "apt-get install containernetworking-plugins"
+  "$(dirname "${BASH_SOURCE[0]}")/build.sh"
+  mkdir -p "${STATE}/logs"
+  local started=${SECONDS}
+  CTR=(ctr --address "${SOCK}" -n k8s.io)
+  make_certs
+  write_runtime_config
+  local pki="${STATE}/pki"
+  # Pods reach the API server at the node's address (through the kubernetes
+  # Service), so it listens there rather than on 127.0.0.1.
+  ip addr show dev lo | grep -q "inet ${NODE_IP}/" || ip addr add "${NODE_IP}/32" dev lo
+  say "… etcd"
+  start etcd "${ETCD_BIN}/etcd" --data-dir "${STATE}/etcd" --listen-client-urls http://127.0.0.1:2379 \
+    --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380
+  say "… kube-apiserver"
+  start kube-apiserver "${K8S_BIN}/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
+    --bind-address="${NODE_IP}" --advertise-address="${NODE_IP}" --secure-port=6443 \
+    --tls-cert-file="${pki}/apiserver.crt" --tls-private-key-file="${pki}/apiserver.key" \
+    --client-ca-file="${pki}/ca.crt" \
+    --service-account-key-file="${pki}/sa.pub" --service-account-signing-key-file="${pki}/sa.key" \
+    --service-account-issuer=https://kubernetes.default.svc --token-auth-file="${pki}/tokens.csv" \
+    --authorization-mode=Node,RBAC --service-cluster-ip-range="${SERVICE_CIDR}" \
+    --enable-admission-plugins=NodeRestriction,PodSecurity \
+    --kubelet-preferred-address-types=InternalIP \
+    --requestheader-client-ca-file="${pki}/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="${pki}/front-proxy-client.crt" \
+    --proxy-client-key-file="${pki}/front-proxy-client.key"
+  write_kubeconfig
+  wait_for "kube-apiserver /readyz" 90 kubectl_ get --raw /readyz
+  say "… controller-manager, scheduler"
+  start kube-controller-manager "${K8S_BIN}/kube-controller-manager" --kubeconfig="${KUBECONFIG_OUT}" \
+    --bind-address=127.0.0.1 --service-account-private-key-file="${pki}/sa.key" \
+    --root-ca-file="${pki}/ca.crt" --use-service-account-credentials --controllers='*,-nodeipam'
+  start kube-scheduler "${K8S_BIN}/kube-scheduler" --kubeconfig="${KUBECONFIG_OUT}" --bind-address=127.0.0.1
+  # Docker sets the FORWARD policy to DROP: let pod traffic routed back onto the
+  # bridge (pod -> ClusterIP -> pod) through.
+  for direction in -i -o; do
+    iptables -C FORWARD "${direction}" workshop0 -m comment --comment workshop-cluster -j ACCEPT 2>/dev/null ||
+      iptables -I FORWARD "${direction}" workshop0 -m comment --comment workshop-cluster -j ACCEPT
+  done
+  say "… containerd, kubelet, kube-proxy"
+  start containerd containerd --config "${STATE}/containerd.toml"
+  wait_for "containerd" 30 "${CTR[@]}" version
+  import_image "${PAUSE_IMAGE}" "${K8S_BIN}/pause" 65535:65535
+  start kubelet "${K8S_BIN}/kubelet" --config "${STATE}/kubelet.yaml" --kubeconfig "${KUBECONFIG_OUT}" \
+    --hostname-override workshop-ci --node-ip "${NODE_IP}" --root-dir "${STATE}/kubelet"
+  start kube-proxy "${K8S_BIN}/kube-proxy" --kubeconfig "${KUBECONFIG_OUT}" --hostname-override workshop-ci \
+    --cluster-cidr "${POD_CIDR}" --bind-address=127.0.0.1 --metrics-bind-address=127.0.0.1:10249
+  wait_for "node Ready" 120 kubectl_ wait --for=condition=Ready node/workshop-ci --timeout=2s
+  say "… CoreDNS, metrics-server"
+  install_addons
+  say "✓ cluster up in $((SECONDS - started)) s; export KUBECONFIG=${KUBECONFIG_OUT}"
+}
+
+main "$@"

@@ -1,0 +1,182 @@
+"""The live cluster, through the kubernetes client: the connection, waits with
+progress, what pods say when something fails, and port-forwards.
+
+Any cluster will do: the learners' kind cluster or the project's own test
+cluster. The context and namespace come from the kube config unless
+WORKSHOP_KUBE_CONTEXT or WORKSHOP_NAMESPACE say otherwise.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from checker import procs, ui
+from checker.manifest import REPO
+from checker.outcomes import Stop
+
+T = TypeVar("T")
+CONTEXT_ENV = "WORKSHOP_KUBE_CONTEXT"
+NAMESPACE_ENV = "WORKSHOP_NAMESPACE"
+CONNECT_TIMEOUT = 5
+
+
+@dataclass
+class Cluster:
+    api: object  # kubernetes.client.ApiClient
+    context: str
+
+    @property
+    def core(self):
+        from kubernetes import client
+
+        return client.CoreV1Api(self.api)
+
+    @property
+    def apps(self):
+        from kubernetes import client
+
+        return client.AppsV1Api(self.api)
+
+    @property
+    def custom(self):
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self.api)
+
+
+def connect() -> Cluster:
+    """The cluster of the chosen context, or Stop with what is wrong."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    wanted = os.environ.get(CONTEXT_ENV) or None
+    try:
+        _, current = config.list_kube_config_contexts()
+        context = wanted or current["name"]
+        api = config.new_client_from_config(context=context)
+    except (ConfigException, FileNotFoundError, TypeError, KeyError) as exc:
+        raise Stop(f"no usable kube config ({exc})") from None
+    api.configuration.retries = 0
+    try:
+        version = client.VersionApi(api).get_code(_request_timeout=CONNECT_TIMEOUT)
+    except Exception as exc:  # urllib3 raises several kinds for an unreachable server
+        reason = str(exc).splitlines()[0][:160]
+        raise Stop(f"the cluster of context {context} does not answer ({reason})") from None
+    ui.progress(f"context {context}, Kubernetes {version.git_version}")
+    return Cluster(api, context)
+
+
+def kubectl() -> str:
+    """The pinned kubectl from make tools if there is one, else the PATH's."""
+    pinned = REPO / ".tools" / "bin" / "kubectl"
+    found = str(pinned) if pinned.exists() else shutil.which("kubectl")
+    if found is None:
+        raise Stop("kubectl is not installed (make tools)")
+    return found
+
+
+def wait(
+    what: str, timeout: float, probe: Callable[[], T | None], interval: float = 1.0
+) -> T | None:
+    """Calls probe until it returns something truthy, showing progress; None on timeout."""
+    deadline = time.monotonic() + timeout
+    with ui.waiting(what, timeout):
+        while True:
+            result = probe()
+            if result:
+                return result
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(interval)
+
+
+def diagnostics(cluster: Cluster, namespace: str, selector: str, log_lines: int = 5) -> str:
+    """The recent events and each container's last log lines for the selected pods."""
+    out: list[str] = []
+    try:
+        pods = cluster.core.list_namespaced_pod(namespace, label_selector=selector).items
+        events = cluster.core.list_namespaced_event(namespace).items
+    except Exception as exc:
+        return f"(could not read the pods: {str(exc).splitlines()[0][:120]})"
+    names = {pod.metadata.name for pod in pods}
+    recent = [e for e in events if e.type == "Warning" or e.involved_object.name in names]
+    recent.sort(key=lambda e: e.last_timestamp or e.event_time or e.metadata.creation_timestamp)
+    if recent:
+        out.append("events:")
+        for event in recent[-8:]:
+            kind = event.involved_object.kind
+            out.append(
+                f"  {event.type} {kind}/{event.involved_object.name}: "
+                f"{event.reason}: {(event.message or '').strip()[:160]}"
+            )
+    for pod in pods[:3]:
+        for status in pod.status.container_statuses or []:
+            state = status.state
+            waiting = state.waiting.reason if state and state.waiting else ""
+            out.append(
+                f"pod {pod.metadata.name} container {status.name}: "
+                f"ready={status.ready} restarts={status.restart_count} {waiting}".rstrip()
+            )
+            try:
+                logs = cluster.core.read_namespaced_pod_log(
+                    pod.metadata.name,
+                    namespace,
+                    container=status.name,
+                    tail_lines=log_lines,
+                    _request_timeout=CONNECT_TIMEOUT,
+                )
+            except Exception:
+                continue
+            out.extend(f"  | {line}" for line in logs.splitlines()[-log_lines:])
+    return "\n".join(out) if out else "(no pods match " + selector + ")"
+
+
+@contextmanager
+def port_forward(cluster: Cluster, namespace: str, target: str, port: int | str) -> Iterator[int]:
+    """`kubectl port-forward` to target (pod/x or svc/x) on a free local port."""
+    command = [
+        kubectl(),
+        "--context",
+        cluster.context,
+        "-n",
+        namespace,
+        "port-forward",
+        "--address",
+        "127.0.0.1",
+        target,
+        f":{port}",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    procs.on_cleanup(stop)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        found = re.search(r"127\.0\.0\.1:(\d+)", first)
+        if not found:
+            rest = first + (process.stdout.read() if process.poll() is not None else "")
+            raise Stop(f"kubectl port-forward {target} failed: {rest.strip()[:200]}")
+        yield int(found.group(1))
+    finally:
+        stop()
