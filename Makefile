@@ -101,6 +101,11 @@ load-image:
 	@$(BOOTSTRAP)
 	@image="$(or $(IMAGE),$$(scripts/image.sh "$(IMAGE_DIR)"))" && scripts/load-image.sh "$$image"
 
+.PHONY: deploy  ## build, load and apply lab N's service and k8s/ folder (default lab 04)
+deploy:
+	@$(BOOTSTRAP)
+	@scripts/deploy.sh "$(IMAGE_DIR)" $(IMAGE)
+
 .PHONY: test  ## the project's own test suite, every tier (what CI runs)
 test:
 	@$(BOOTSTRAP)

@@ -44,6 +44,24 @@ class Cluster:
         return client.AppsV1Api(self.api)
 
     @property
+    def discovery(self):
+        from kubernetes import client
+
+        return client.DiscoveryV1Api(self.api)
+
+    @property
+    def autoscaling(self):
+        from kubernetes import client
+
+        return client.AutoscalingV2Api(self.api)
+
+    @property
+    def policy(self):
+        from kubernetes import client
+
+        return client.PolicyV1Api(self.api)
+
+    @property
     def custom(self):
         from kubernetes import client
 

@@ -26,6 +26,9 @@ class Lab:
     ready: bool
     tree: str = ""
     edits: tuple[str, ...] = ()
+    # Files this lab hands over complete (new, or changed since the previous
+    # solution) that the learner reads but does not edit.
+    provided: tuple[str, ...] = ()
     checks: dict[str, CheckInfo] = field(default_factory=dict)
 
     @property
@@ -78,6 +81,7 @@ def load(path: Path = MANIFEST) -> list[Lab]:
                 ready=entry["ready"],
                 tree=entry.get("tree", ""),
                 edits=tuple(entry.get("edits", ())),
+                provided=tuple(entry.get("provided", ())),
                 checks=checks,
             )
         )

@@ -14,6 +14,9 @@ from checker.manifest import REPO, Lab, load
 
 READY = [lab for lab in load() if lab.ready]
 EDITABLE = [lab for lab in READY if lab.tree]
+# Labs judged against a live cluster: proven by test_live_labs.py, one namespace each.
+LIVE = [lab for lab in EDITABLE if "cluster" in lab.needs]
+OFFLINE = [lab for lab in EDITABLE if lab not in LIVE]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -43,13 +46,15 @@ class CheckerRun:
         return [c["id"] for c in self.results.get("checks", []) if c["status"] == "failed"]
 
 
-def run_checker(lab: Lab | int, lab_dir: Path | None, tmp_path: Path, *extra: str) -> CheckerRun:
+def run_checker(
+    lab: Lab | int, lab_dir: Path | None, tmp_path: Path, *extra: str, env: dict | None = None
+) -> CheckerRun:
     number = lab if isinstance(lab, int) else lab.number
     results = tmp_path / f"results-{number}.json"
     command = [sys.executable, "-m", "checker", "check", str(number), "--json", str(results)]
     if lab_dir is not None:
         command += ["--lab-dir", str(lab_dir)]
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tests"), "NO_COLOR": "1"}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO / "tests"), "NO_COLOR": "1"}
     done = subprocess.run(command + list(extra), cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=600)  # fmt: skip
     output = done.stdout + done.stderr

@@ -5,12 +5,12 @@ import shutil
 import pytest
 
 from checker.manifest import REPO
-from project.conftest import EDITABLE, copy_tree, run_checker
+from project.conftest import OFFLINE, copy_tree, run_checker
 
 pytestmark = pytest.mark.full
 
 
-@pytest.mark.parametrize("lab", EDITABLE, ids=lambda lab: lab.slug)
+@pytest.mark.parametrize("lab", OFFLINE, ids=lambda lab: lab.slug)
 def test_solution_passes(lab, tmp_path):
     run = run_checker(lab, copy_tree(lab, lab.solution_path, tmp_path), tmp_path)
     assert run.code == 0, run.output
@@ -18,7 +18,7 @@ def test_solution_passes(lab, tmp_path):
     assert "Traceback" not in run.output
 
 
-@pytest.mark.parametrize("lab", EDITABLE, ids=lambda lab: lab.slug)
+@pytest.mark.parametrize("lab", OFFLINE, ids=lambda lab: lab.slug)
 def test_starter_fails_with_hints(lab, tmp_path):
     run = run_checker(lab, copy_tree(lab, lab.tree_path, tmp_path), tmp_path)
     assert run.code == 1, run.output

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds a lab's image, loads it into the cluster, applies the lab's k8s/ folder
+# with that image tag, creates the API key Secret if it is missing, and waits
+# for the rollout.
+#   scripts/deploy.sh DIR [IMAGE]     (WORKSHOP_NAMESPACE picks the namespace)
+set -o errexit -o nounset -o pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="${REPO}/.tools/bin:${PATH}"
+NAMESPACE="${WORKSHOP_NAMESPACE:-workshop}"
+APP=diabetes-api
+SECRET=diabetes-api-key
+ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-150s}"
+OVERLAY=""
+
+say() { printf '%s\n' "$*" >&2; }
+die() {
+  say "✗ $1"
+  [[ $# -gt 1 ]] && say "  hint: $2"
+  exit 2
+}
+cleanup() {
+  if [[ -n "${OVERLAY}" ]]; then rm -rf "${OVERLAY}"; fi
+}
+trap cleanup EXIT
+
+# An overlay beside nothing of yours: it points at your k8s/ folder and only sets
+# the namespace and the image tag, like `kustomize edit set image` in a pipeline.
+write_overlay() { # k8s-dir image
+  OVERLAY="$(mktemp -d)"
+  local base
+  base="$(python3 -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' "$1" "${OVERLAY}")"
+  cat >"${OVERLAY}/kustomization.yaml" <<YAML
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: ${NAMESPACE}
+resources: ["${base}"]
+images: [{name: ${APP}, newName: ${2%%:*}, newTag: "${2##*:}"}]
+YAML
+}
+
+ensure_secret() {
+  if kubectl -n "${NAMESPACE}" get secret "${SECRET}" >/dev/null 2>&1; then return 0; fi
+  say "… creating Secret ${SECRET} with a random API key (never written to a file)"
+  kubectl -n "${NAMESPACE}" create secret generic "${SECRET}" \
+    --from-literal=api-key="$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')" >/dev/null
+  kubectl -n "${NAMESPACE}" label secret "${SECRET}" app.kubernetes.io/name="${APP}" \
+    app.kubernetes.io/part-of=ml-workshop >/dev/null
+}
+
+main() {
+  local dir="${1:-}" image="${2:-}"
+  [[ -n "${dir}" && -d "${dir}/k8s" ]] || die "no k8s/ folder in ${dir:-(no folder given)}" "make deploy N=4"
+  command -v kubectl >/dev/null || die "kubectl is not installed" "make tools"
+  kubectl version --request-timeout=5s >/dev/null 2>&1 || die "the cluster does not answer" "make cluster-up"
+  if [[ -z "${image}" ]]; then image="$("${REPO}/scripts/image.sh" "${dir}")"; fi
+  "${REPO}/scripts/load-image.sh" "${image}"
+  write_overlay "$(cd "${dir}/k8s" && pwd)" "${image}"
+  say "… kubectl apply -k ${dir}/k8s (namespace ${NAMESPACE}, image ${image})"
+  kubectl apply -k "${OVERLAY}" >&2 || die "kubectl apply failed" "make check-lab N shows which manifest is wrong"
+  ensure_secret
+  say "… waiting for the rollout (at most ${ROLLOUT_TIMEOUT})"
+  if ! kubectl -n "${NAMESPACE}" rollout status "deployment/${APP}" --timeout="${ROLLOUT_TIMEOUT}" >&2; then
+    kubectl -n "${NAMESPACE}" get pods -l "app.kubernetes.io/name=${APP}" >&2 || true
+    die "the rollout did not finish" "make check-lab N explains why (events and pod logs)"
+  fi
+  say "✓ deployed ${image} to namespace ${NAMESPACE}"
+}
+
+main "$@"

@@ -1,0 +1,216 @@
+"""The learner's service as the cluster runs it (labs 04+): found by its
+recommended labels in the lab namespace, waited for with progress, and
+explained with events and pod logs when it is not healthy."""
+
+import base64
+import os
+from dataclasses import dataclass, field
+
+from checker import kube
+from checker.outcomes import Stop
+from checker.procs import indent
+
+APP = "diabetes-api"
+APP_SELECTOR = f"app.kubernetes.io/name={APP}"
+LABELS = ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/part-of"]
+# Pod states that waiting longer will not fix.
+STUCK = {
+    "ErrImageNeverPull",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "CrashLoopBackOff",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+}
+ROLLOUT_TIMEOUT = float(os.environ.get("WORKSHOP_ROLLOUT_TIMEOUT", "90"))
+
+
+def namespace_name() -> str:
+    return os.environ.get(kube.NAMESPACE_ENV) or "workshop"
+
+
+def namespace(cluster):
+    name = namespace_name()
+    try:
+        return cluster.core.read_namespace(name)
+    except Exception:
+        raise Stop(
+            f"namespace {name} does not exist: nothing is deployed yet",
+            "deploy first: make deploy (or set WORKSHOP_NAMESPACE)",
+        ) from None
+
+
+@dataclass
+class DeploymentState:
+    namespace: str
+    deployment: object = None
+    pods: list = field(default_factory=list)
+    ready: int = 0
+    restarts: int = 0
+    stuck: str = ""
+    error: str = ""
+    diagnostics: str = ""
+
+
+def _observe(cluster, name: str, ns: str) -> DeploymentState:
+    state = DeploymentState(ns)
+    state.deployment = cluster.apps.read_namespaced_deployment(name, ns)
+    selector = ",".join(f"{k}={v}" for k, v in state.deployment.spec.selector.match_labels.items())
+    state.pods = [
+        p
+        for p in cluster.core.list_namespaced_pod(ns, label_selector=selector).items
+        if p.metadata.deletion_timestamp is None
+    ]
+    for pod in state.pods:
+        statuses = pod.status.container_statuses or []
+        state.restarts += sum(s.restart_count for s in statuses)
+        if statuses and all(s.ready for s in statuses):
+            state.ready += 1
+        for status in statuses:
+            reason = status.state.waiting.reason if status.state and status.state.waiting else ""
+            if reason in STUCK:
+                state.stuck = f"pod {pod.metadata.name}: {reason}"
+    for condition in state.deployment.status.conditions or []:
+        if condition.type == "ReplicaFailure" and condition.status == "True":
+            state.stuck = f"ReplicaFailure: {condition.message}"
+    return state
+
+
+def _settled(state: DeploymentState) -> bool:
+    d = state.deployment
+    wanted = d.spec.replicas or 0
+    status = d.status
+    return (
+        (status.observed_generation or 0) >= d.metadata.generation
+        and (status.updated_replicas or 0) == wanted
+        and (status.available_replicas or 0) == wanted
+        and len(state.pods) == wanted
+    )
+
+
+def running_deployment(cluster) -> DeploymentState:
+    """The Deployment labelled APP_SELECTOR once its rollout has settled (or is stuck)."""
+    ns = namespace_name()
+    found = cluster.apps.list_namespaced_deployment(ns, label_selector=APP_SELECTOR).items
+    if not found:
+        return DeploymentState(
+            ns,
+            error=f"no Deployment labelled {APP_SELECTOR} in {ns}",
+            diagnostics=kube.diagnostics(cluster, ns, APP_SELECTOR),
+        )
+    name = found[0].metadata.name
+    latest: list[DeploymentState] = []
+
+    def probe():
+        state = _observe(cluster, name, ns)
+        latest[:] = [state]
+        return _settled(state) or bool(state.stuck)
+
+    kube.wait(f"deployment/{name} to finish rolling out", ROLLOUT_TIMEOUT, probe)
+    state = latest[0]
+    if state.stuck or not _settled(state) or state.restarts:
+        state.diagnostics = (f"{state.stuck}\n" if state.stuck else "") + kube.diagnostics(
+            cluster, ns, APP_SELECTOR
+        )
+    return state
+
+
+@dataclass
+class ServiceState:
+    namespace: str
+    name: str = ""
+    port: int | str = 0
+    ready_endpoints: int = 0
+    error: str = ""
+    detail: str = ""
+
+
+def service_of(cluster, deployment: DeploymentState) -> ServiceState:
+    ns = deployment.namespace
+    state = ServiceState(ns)
+    services = cluster.core.list_namespaced_service(ns, label_selector=APP_SELECTOR).items
+    if not services:
+        state.error = f"no Service labelled {APP_SELECTOR} in {ns}"
+        return state
+    service = services[0]
+    state.name = service.metadata.name
+    selector = service.spec.selector or {}
+    if deployment.deployment is None:
+        state.error = "no Deployment to select"
+        return state
+    template = deployment.deployment.spec.template
+    labels = template.metadata.labels or {}
+    wrong = {k: v for k, v in selector.items() if labels.get(k) != v}
+    if not selector or wrong:
+        state.error = f"Service {state.name} selector {selector or '{}'} matches no pod"
+        state.detail = indent(f"the pod template's labels are {labels}")
+        return state
+    ports = service.spec.ports or []
+    if not ports:
+        state.error = f"Service {state.name} has no ports"
+        return state
+    port = ports[0]
+    state.port = port.name or port.port
+    container_ports = [p for c in template.spec.containers for p in c.ports or []]
+    target = port.target_port if port.target_port is not None else port.port
+    named = {p.name: p.container_port for p in container_ports if p.name}
+    numbers = {p.container_port for p in container_ports}
+    if isinstance(target, str) and not target.isdigit() and target not in named:
+        state.error = f"Service {state.name} targetPort {target!r} names no container port"
+        state.detail = indent(f"the container's ports are {named or sorted(numbers)}")
+        return state
+    if (isinstance(target, int) or str(target).isdigit()) and int(target) not in numbers:
+        state.error = f"Service {state.name} targetPort {target} is not a container port"
+        state.detail = indent(f"the container listens on {sorted(numbers)}")
+        return state
+
+    def ready_endpoints():
+        slices = cluster.discovery.list_namespaced_endpoint_slice(
+            ns, label_selector=f"kubernetes.io/service-name={state.name}"
+        ).items
+        count = sum(
+            1
+            for s in slices
+            for e in s.endpoints or []
+            if e.conditions is None or e.conditions.ready is not False
+        )
+        state.ready_endpoints = count
+        return count >= max(deployment.ready, 1)
+
+    found = kube.wait(f"service/{state.name} endpoints", 30, ready_endpoints)
+    if not found and not state.ready_endpoints:
+        state.error = f"Service {state.name} has no ready endpoints"
+        state.detail = kube.diagnostics(cluster, ns, APP_SELECTOR)
+    return state
+
+
+@dataclass
+class Secret:
+    value: str | None = None
+    error: str = ""
+
+
+def read_secret_value(cluster, deployment: DeploymentState) -> Secret:
+    """The API key the pods get, read from the Secret their env points at."""
+    if deployment.deployment is None:
+        return Secret(error="no Deployment")
+    containers = deployment.deployment.spec.template.spec.containers
+    for env in containers[0].env or []:
+        if env.name != "API_KEY":
+            continue
+        if env.value is not None:
+            return Secret(env.value, "API_KEY is written in the manifest as plain text")
+        ref = env.value_from.secret_key_ref if env.value_from else None
+        if ref is None:
+            return Secret(error="API_KEY does not come from a Secret")
+        try:
+            secret = cluster.core.read_namespaced_secret(ref.name, deployment.namespace)
+        except Exception:
+            return Secret(error=f"Secret {ref.name} does not exist in {deployment.namespace}")
+        raw = (secret.data or {}).get(ref.key)
+        if raw is None:
+            return Secret(error=f"Secret {ref.name} has no key {ref.key}")
+        return Secret(base64.b64decode(raw).decode())
+    return Secret(error="the container has no API_KEY environment variable")

@@ -1,0 +1,267 @@
+"""Lab 04: the service deployed on the cluster, checked live through the API."""
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from checker import artifact, kube, manifests, ui
+from checker.manifest import REPO
+from checker.outcomes import Fail, Needs, Soft, Stop, expect
+from checker.procs import indent
+from checker.workload import (
+    APP_SELECTOR,
+    LABELS,
+    namespace,
+    read_secret_value,
+    running_deployment,
+    service_of,
+)
+
+SAMPLE = {
+    "age": 0.0381,
+    "sex": 0.0507,
+    "bmi": 0.0617,
+    "bp": 0.0219,
+    "s1": -0.0442,
+    "s2": -0.0348,
+    "s3": -0.0434,
+    "s4": -0.0026,
+    "s5": 0.0199,
+    "s6": -0.0176,
+}
+
+
+# -- before the cluster: the files -----------------------------------------------
+@pytest.fixture(scope="session")
+def documents(lab_dir):
+    docs, problems = manifests.read(lab_dir / "k8s")
+    return docs, problems + manifests.validate(docs)
+
+
+def test_manifests_valid(documents):
+    """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
+    docs, problems = documents
+    if problems:
+        raise Stop(
+            f"{len(problems)} manifest problem(s); fix them before deploying", "\n".join(problems)
+        )
+    ui.progress(f"{len(docs)} objects: " + ", ".join(f"{d.kind}/{d.name}" for d in docs))
+
+
+def test_recommended_labels(documents):
+    """Every object carries the app.kubernetes.io recommended labels"""
+    soft = Soft()
+    for doc in documents[0]:
+        labels = (doc.data.get("metadata") or {}).get("labels") or {}
+        wanted = ["app.kubernetes.io/part-of"] if doc.kind == "Namespace" else LABELS
+        missing = [key for key in wanted if key not in labels]
+        soft.check(
+            not missing,
+            f"{doc.kind}/{doc.name} lacks {', '.join(missing)}",
+            "the recommended labels",
+        )
+    soft.raise_if_any()
+
+
+def test_api_key_code(lab_dir):
+    """The service refuses predictions without the right API key (your unit tests)"""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_security.py"],
+        cwd=lab_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        lines = [line for line in done.stdout.splitlines() if line.strip()]
+        failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))] or lines[-8:]
+        raise Fail(
+            "tests/test_security.py fails",
+            "it passes",
+            detail="\n".join("        " + line for line in failed[:8]),
+        )
+
+
+# -- the live cluster ---------------------------------------------------------------
+@pytest.fixture(scope="session")
+def cluster():
+    return kube.connect()
+
+
+def test_cluster_reachable(cluster):
+    """The cluster of your kube context answers"""
+
+
+def test_namespace_ready(cluster):
+    """The lab namespace exists and enforces the restricted Pod Security Standard"""
+    found = namespace(cluster)
+    enforce = (found.metadata.labels or {}).get("pod-security.kubernetes.io/enforce")
+    expect(
+        enforce == "restricted",
+        f"namespace {found.metadata.name} enforce={enforce}",
+        "pod-security.kubernetes.io/enforce: restricted",
+    )
+
+
+@pytest.fixture(scope="session")
+def deployment(cluster):
+    return running_deployment(cluster)
+
+
+def test_deployment_available(cluster, deployment):
+    """The Deployment is Available: 3 or more replicas, all ready, none restarting"""
+    state = deployment
+    if state.error:
+        raise Fail(state.error, "a Deployment labelled " + APP_SELECTOR, detail=state.diagnostics)
+    soft = Soft()
+    spec = state.deployment.spec
+    soft.check(spec.replicas >= 3, f"replicas: {spec.replicas}", "replicas: 3 or more")
+    soft.check(
+        state.ready >= spec.replicas,
+        f"{state.ready} of {spec.replicas} pods ready",
+        "every replica ready",
+    )
+    soft.check(not state.restarts, f"restarts: {state.restarts}", "no container restarts")
+    if soft.problems and state.diagnostics:
+        found, expected = soft.problems[-1]
+        soft.problems[-1] = (found + "\n" + indent(state.diagnostics), expected)
+    soft.raise_if_any()
+
+
+def container(deployment):
+    if deployment.error:
+        raise Needs("a running Deployment")
+    return deployment.deployment.spec.template.spec.containers[0]
+
+
+def test_image_tag(deployment):
+    """The pods run your latest image, with a version tag (never :latest)"""
+    image = container(deployment).image
+    tag = image.rsplit(":", 1)[1] if ":" in image.split("/")[-1] else ""
+    expect(tag and tag != "latest", image, "a unique tag, e.g. diabetes-api:3f9c2a1b7d4e")
+    last = REPO / ".workshop" / "image"
+    if last.exists():
+        built = last.read_text().strip()
+        expect(image.endswith(built), image, f"{built}, the image make image built last")
+
+
+def test_pull_policy(deployment):
+    """imagePullPolicy fits an image loaded into the cluster"""
+    policy = container(deployment).image_pull_policy
+    expect(policy in ("IfNotPresent", "Never"), f"imagePullPolicy: {policy}", "IfNotPresent")
+
+
+def test_resources_set(deployment):
+    """Every container has cpu and memory requests and limits"""
+    soft = Soft()
+    for each in deployment.deployment.spec.template.spec.containers if not deployment.error else []:
+        resources = each.resources
+        for kind in ("requests", "limits"):
+            values = getattr(resources, kind) or {}
+            missing = [r for r in ("cpu", "memory") if r not in values]
+            soft.check(
+                not missing,
+                f"container {each.name}: no {kind} for {', '.join(missing)}",
+                f"{kind} for cpu and memory",
+            )
+    if deployment.error:
+        raise Needs("a running Deployment")
+    soft.raise_if_any()
+
+
+@pytest.fixture(scope="session")
+def service(cluster, deployment):
+    return service_of(cluster, deployment)
+
+
+def test_service_endpoints(service):
+    """The Service selects the ready pods and targets their container port"""
+    if service.error:
+        raise Fail(
+            service.error, "a Service whose endpoints are the ready pods", detail=service.detail
+        )
+    ui.progress(f"service {service.name}: {service.ready_endpoints} ready endpoint(s)")
+
+
+@pytest.fixture(scope="session")
+def api(cluster, service):
+    """An HTTP client to the Service through kubectl port-forward."""
+    if service.error:
+        raise Needs("a Service with ready endpoints")
+    target = f"svc/{service.name}"
+    with (
+        kube.port_forward(cluster, service.namespace, target, service.port) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="session")
+def api_key(cluster, deployment):
+    return read_secret_value(cluster, deployment)
+
+
+def test_prediction_through_service(api, api_key, lab_dir):
+    """A prediction sent through the Service matches the model"""
+    headers = {"X-API-Key": api_key.value} if api_key.value else {}
+    response = api.post("/predict", json=SAMPLE, headers=headers)
+    found = f"POST /predict → {response.status_code} {response.text[:120]}"
+    expect(response.status_code == 200, found, "200 with a prediction")
+    model = artifact.load(lab_dir / "models" / "diabetes-rf.skops")
+    [expected] = artifact.predict(model, [SAMPLE])
+    got = response.json().get("prediction")
+    expect(
+        isinstance(got, float) and abs(got - expected) < 1e-6,
+        f"prediction {got}",
+        f"{expected:.4f}, what the model predicts for the same patient",
+    )
+
+
+def test_config_from_configmap(cluster, deployment, api, api_key):
+    """The settings come from a ConfigMap, and the running pods use them"""
+    each = container(deployment)
+    sources = [e.config_map_ref.name for e in each.env_from or [] if e.config_map_ref]
+    sources += [
+        e.value_from.config_map_key_ref.name
+        for e in each.env or []
+        if e.value_from and e.value_from.config_map_key_ref
+    ]
+    expect(sources, "no ConfigMap in the container's envFrom or env", "envFrom: configMapRef")
+    data: dict[str, str] = {}
+    for name in sources:
+        try:
+            data |= cluster.core.read_namespaced_config_map(name, deployment.namespace).data or {}
+        except Exception:
+            raise Fail(f"ConfigMap {name} does not exist", f"ConfigMap {name} applied") from None
+    missing = [key for key in ("LOG_LEVEL", "MAX_BATCH_ROWS") if key not in data]
+    expect(not missing, f"ConfigMap lacks {', '.join(missing)}", "LOG_LEVEL and MAX_BATCH_ROWS")
+    limit = int(data["MAX_BATCH_ROWS"])
+    headers = {"X-API-Key": api_key.value} if api_key.value else {}
+    response = api.post("/predict/batch", json={"rows": [SAMPLE] * (limit + 1)}, headers=headers)
+    expect(
+        response.status_code == 422 and f"limit is {limit}" in response.text,
+        f"a batch of {limit + 1} rows → {response.status_code}",
+        f"422: the pods enforce MAX_BATCH_ROWS={limit} from the ConfigMap",
+    )
+
+
+def test_key_from_secret(deployment, api, api_key):
+    """The API key comes from a Secret; without it, predictions get 401"""
+    if api_key.error:
+        raise Fail(api_key.error, "API_KEY from valueFrom.secretKeyRef")
+    soft = Soft()
+    missing = api.post("/predict", json=SAMPLE)
+    soft.check(
+        missing.status_code == 401, f"POST /predict without a key → {missing.status_code}", "401"
+    )
+    wrong = api.post("/predict", json=SAMPLE, headers={"X-API-Key": "not-the-key-0123456789"})
+    soft.check(wrong.status_code == 401, f"with a wrong key → {wrong.status_code}", "401")
+    health = api.get("/healthz")
+    soft.check(
+        health.status_code == 200,
+        f"GET /healthz without a key → {health.status_code}",
+        "200: probes carry no secret",
+    )
+    soft.raise_if_any()

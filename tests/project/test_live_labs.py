@@ -1,0 +1,143 @@
+"""The cluster labs, proven on a live cluster: each solution deployed and checked
+passes, each starter fails, and every seeded mistake is caught by its check.
+Each case deploys into a namespace of its own, removed afterwards."""
+
+import os
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from checker import kube
+from checker.manifest import REPO, find
+from checker.outcomes import Stop
+from project.conftest import LIVE, copy_tree, run_checker
+from project.test_mistakes import Mistake
+
+pytestmark = [pytest.mark.full, pytest.mark.cluster]
+DEPLOYMENT = "k8s/deployment.yaml"
+SERVICE = "k8s/service.yaml"
+CONFIGMAP = "k8s/configmap.yaml"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    try:
+        return kube.connect()
+    except Stop as exc:
+        pytest.fail(f"the cluster tier cannot run: {exc.message} (make cluster-up, or "
+                    "sudo scripts/testcluster/up.sh)")  # fmt: skip
+
+
+def remove_namespace(cluster, name: str) -> None:
+    # The Service goes first and synchronously: it frees NodePort 30080 at once.
+    for service in cluster.core.list_namespaced_service(name).items:
+        cluster.core.delete_namespaced_service(service.metadata.name, name)
+    cluster.core.delete_namespace(name, grace_period_seconds=0)
+
+
+def deploy_and_check(cluster, lab, tree: Path, tmp_path: Path, deploy: bool = True):
+    namespace = f"lab{lab.code}-{secrets.token_hex(3)}"
+    env = {"WORKSHOP_NAMESPACE": namespace, "WORKSHOP_ROLLOUT_TIMEOUT": "60"}
+    try:
+        started = time.monotonic()
+        if deploy:
+            done = subprocess.run(
+                [str(REPO / "scripts" / "deploy.sh"), str(tree)],
+                env={**os.environ, **env, "ROLLOUT_TIMEOUT": "45s"},
+                capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            print(
+                f"deploy {tree.name}: exit {done.returncode} in {time.monotonic() - started:.0f} s"
+            )
+        started = time.monotonic()
+        run = run_checker(lab, tree, tmp_path, env=env)
+        print(f"check-lab {lab.number}: exit {run.code} in {time.monotonic() - started:.0f} s")
+        return run
+    finally:
+        if deploy:
+            remove_namespace(cluster, namespace)
+
+
+@pytest.mark.parametrize("lab", LIVE, ids=lambda lab: lab.slug)
+def test_solution_passes_on_the_cluster(cluster, lab, tmp_path):
+    run = deploy_and_check(cluster, lab, copy_tree(lab, lab.solution_path, tmp_path), tmp_path)
+    assert run.code == 0, run.output
+    assert run.results["counts"]["failed"] == 0 and run.results["counts"]["not-run"] == 0
+    assert "Traceback" not in run.output
+
+
+@pytest.mark.parametrize("lab", LIVE, ids=lambda lab: lab.slug)
+def test_starter_fails_on_the_cluster_with_hints(cluster, lab, tmp_path):
+    run = deploy_and_check(cluster, lab, copy_tree(lab, lab.tree_path, tmp_path), tmp_path)
+    assert run.code == 1, run.output
+    failed = [c for c in run.results["checks"] if c["status"] == "failed"]
+    assert failed
+    for check in failed:
+        assert check["hint"] and check["step"], check
+    assert "Traceback" not in run.output
+
+
+def test_unreachable_cluster_says_make_cluster_up(tmp_path):
+    lab = find(4)
+    env = {"KUBECONFIG": str(tmp_path / "missing-kubeconfig")}
+    run = run_checker(lab, copy_tree(lab, lab.solution_path, tmp_path), tmp_path, env=env)
+    assert run.code == 2, run.output
+    assert run.status("cluster_reachable") == "failed"
+    assert "make cluster-up" in run.output
+    assert "Traceback" not in run.output
+
+
+LISTS_WITHOUT_DASHES = (
+    "      containers:\n        - name: api\n",
+    "      containers:\n          name: api\n",
+)
+LIVE_MISTAKES = [
+    # The source guide's YAML lists without dashes: caught offline, before deploying.
+    Mistake(4, "list-without-dashes", DEPLOYMENT, *LISTS_WITHOUT_DASHES,
+            "manifests_valid", exit_code=2),
+    Mistake(4, "yaml-syntax", SERVICE, "  type: NodePort\n", "  type: NodePort\n  bad: [\n",
+            "manifests_valid", exit_code=2),
+    Mistake(4, "pull-always", DEPLOYMENT, "imagePullPolicy: IfNotPresent",
+            "imagePullPolicy: Always", "pull_policy"),
+    Mistake(4, "one-replica", DEPLOYMENT, "replicas: 3", "replicas: 1", "deployment_available"),
+    Mistake(4, "no-resources", DEPLOYMENT, "          resources:\n", "          x-resources:\n",
+            "resources_set",
+            also=(("          x-resources:\n            requests:\n              cpu: 100m\n"
+                   "              memory: 192Mi\n            limits:\n              cpu: \"1\"\n"
+                   "              memory: 384Mi\n", ""),)),
+    Mistake(4, "selector-matches-nothing", SERVICE,
+            "  selector:\n    app.kubernetes.io/name: diabetes-api\n",
+            "  selector:\n    app: diabetes-api\n", "service_endpoints",
+            also=(("    app.kubernetes.io/instance: diabetes-api\n  ports", "  ports"),)),
+    Mistake(4, "wrong-target-port", SERVICE, "targetPort: http", "targetPort: 8080",
+            "service_endpoints"),
+    Mistake(4, "key-in-plain-text", DEPLOYMENT,
+            "              valueFrom:\n                secretKeyRef:\n"
+            "                  name: diabetes-api-key\n                  key: api-key\n",
+            "              value: this-key-is-in-git-0123456789\n", "key_from_secret"),
+    Mistake(4, "batch-limit-not-in-configmap", CONFIGMAP, '  MAX_BATCH_ROWS: "64"\n', "",
+            "config_from_configmap"),
+    Mistake(4, "root-user", DEPLOYMENT, "runAsUser: 10001", "runAsUser: 0",
+            "deployment_available"),
+    Mistake(4, "key-compared-but-ignored", "app/security.py",
+            "    if supplied is None or not secrets.compare_digest(supplied.encode(), expected):",
+            "    if False:", "api_key_code"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("mistake", LIVE_MISTAKES, ids=lambda m: f"lab{m.lab:02d}-{m.id}")
+def test_live_mistake_is_caught_by_its_check(cluster, mistake, tmp_path):
+    lab = find(mistake.lab)
+    tree = copy_tree(lab, lab.solution_path, tmp_path)
+    mistake.apply(tree)
+    offline = mistake.caught_by == "manifests_valid"
+    run = deploy_and_check(cluster, lab, tree, tmp_path, deploy=not offline)
+    assert "Traceback" not in run.output, run.output
+    assert run.code == mistake.exit_code, run.output
+    assert run.status(mistake.caught_by) == "failed", (
+        f"{mistake.id} should fail '{mistake.caught_by}'; failed: {run.failed()}\n{run.output}"
+    )
+    assert f"hint: {lab.checks[mistake.caught_by].hint}" in run.output
