@@ -16,8 +16,13 @@ on_failure() {
       say "--- ${component}"
       tail -n 8 "$(logfile "${component}")" >&2
     done
-    [[ -x "${K8S_BIN}/kubectl" && -f "${KUBECONFIG_OUT}" ]] &&
+    if [[ -x "${K8S_BIN}/kubectl" && -f "${KUBECONFIG_OUT}" ]]; then
+      say "--- node conditions"
       kubectl_ get nodes -o jsonpath='{range .items[*].status.conditions[*]}{.type}={.status} {.message}{"\n"}{end}' >&2 || true
+      say "--- add-ons (kube-system)"
+      kubectl_ -n kube-system get pods -o wide >&2 || true
+      kubectl_ -n kube-system get events --sort-by=.lastTimestamp 2>/dev/null | tail -n 10 >&2 || true
+    fi
   fi
 }
 trap on_failure EXIT

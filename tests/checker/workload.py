@@ -3,10 +3,14 @@ recommended labels in the lab namespace, waited for with progress, and
 explained with events and pod logs when it is not healthy."""
 
 import base64
+import contextlib
+import json
 import os
+import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from checker import kube
+from checker import kube, procs
 from checker.outcomes import Stop
 from checker.procs import indent
 
@@ -122,6 +126,7 @@ class ServiceState:
     namespace: str
     name: str = ""
     port: int | str = 0
+    number: int = 0
     ready_endpoints: int = 0
     error: str = ""
     detail: str = ""
@@ -153,6 +158,7 @@ def service_of(cluster, deployment: DeploymentState) -> ServiceState:
         return state
     port = ports[0]
     state.port = port.name or port.port
+    state.number = port.port
     container_ports = [p for c in template.spec.containers for p in c.ports or []]
     target = port.target_port if port.target_port is not None else port.port
     named = {p.name: p.container_port for p in container_ports if p.name}
@@ -214,3 +220,94 @@ def read_secret_value(cluster, deployment: DeploymentState) -> Secret:
             return Secret(error=f"Secret {ref.name} has no key {ref.key}")
         return Secret(base64.b64decode(raw).decode())
     return Secret(error="the container has no API_KEY environment variable")
+
+
+# -- steady load from inside the cluster (labs 05-06) ------------------------------
+LOAD_SCRIPT = (Path(__file__).parent / "inpod_load.py").read_text(encoding="utf-8")
+RESTRICTED = {
+    "runAsNonRoot": True,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def start_load(
+    cluster,
+    deployment: DeploymentState,
+    service: ServiceState,
+    key: str | None,
+    seconds: float,
+    workers: int = 8,
+) -> str:
+    """A pod that sends POST /predict through the Service; its name."""
+    name = f"workshop-load-{secrets.token_hex(3)}"
+    image = deployment.deployment.spec.template.spec.containers[0].image
+    host = f"{service.name}.{service.namespace}.svc.cluster.local"
+    args = [host, str(service.number), "/predict", key or "-", str(seconds), str(workers)]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "app.kubernetes.io/name": "workshop-load",
+                "app.kubernetes.io/part-of": "ml-workshop",
+            },
+        },
+        "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "securityContext": {"runAsUser": 10001},
+            "containers": [
+                {
+                    "name": "load",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["python", "-c", LOAD_SCRIPT, *args],
+                    "securityContext": RESTRICTED,
+                    "resources": {
+                        "requests": {"cpu": "200m", "memory": "64Mi"},
+                        "limits": {"memory": "256Mi"},
+                    },
+                }
+            ],
+        },
+    }
+    ns = service.namespace
+    cluster.core.create_namespaced_pod(ns, pod)
+
+    def remove() -> None:
+        with contextlib.suppress(Exception):
+            cluster.core.delete_namespaced_pod(name, ns, grace_period_seconds=0)
+
+    procs.on_cleanup(remove)
+    if not kube.wait("the load pod to start sending", 60, lambda: load_stats(cluster, ns, name)):
+        raise Stop(
+            "the load pod did not start",
+            kube.diagnostics(cluster, ns, "app.kubernetes.io/name=workshop-load"),
+        )
+    return name
+
+
+def load_stats(cluster, ns: str, pod: str) -> dict | None:
+    """The load pod's latest running totals."""
+    try:
+        # Raw bytes: the client would otherwise parse a JSON log line into a dict
+        # and hand back its repr.
+        raw = cluster.core.read_namespaced_pod_log(pod, ns, tail_lines=3, _preload_content=False)
+        log = raw.data.decode("utf-8", errors="replace")
+    except Exception:
+        return None
+    lines = [line for line in log.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if lines else None
+
+
+def stop_load(cluster, ns: str, pod: str) -> None:
+    with contextlib.suppress(Exception):
+        cluster.core.delete_namespaced_pod(pod, ns, grace_period_seconds=0)
+
+
+def settled(cluster, name: str, ns: str) -> bool:
+    return _settled(_observe(cluster, name, ns))

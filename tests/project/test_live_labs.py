@@ -125,6 +125,29 @@ LIVE_MISTAKES = [
     Mistake(4, "key-compared-but-ignored", "app/security.py",
             "    if supplied is None or not secrets.compare_digest(supplied.encode(), expected):",
             "    if False:", "api_key_code"),
+    # Lab 05: each seeded mistake deploys, then faces the load tests.
+    Mistake(5, "no-prestop", DEPLOYMENT,
+            "          lifecycle:\n            # Keep serving for 5 s after the pod is marked for "
+            "deletion, while\n            # every node stops routing new connections here; then "
+            "SIGTERM.\n            preStop:\n              sleep:\n                seconds: 5\n",
+            "", "zero_downtime"),
+    Mistake(5, "readiness-wrong-path", DEPLOYMENT, "              path: /readyz",
+            "              path: /ready", "deployment_available"),
+    Mistake(5, "liveness-on-readyz", DEPLOYMENT,
+            "          livenessProbe:\n            httpGet:\n              path: /healthz",
+            "          livenessProbe:\n            httpGet:\n              path: /readyz",
+            "probes_distinct"),
+    Mistake(5, "startup-budget-too-short", DEPLOYMENT,
+            "            periodSeconds: 2\n            failureThreshold: 30",
+            "            periodSeconds: 1\n            failureThreshold: 1", "startup_budget"),
+    Mistake(5, "shell-form-cmd", "Dockerfile",
+            'CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", \\\n'
+            '     "--timeout-graceful-shutdown", "5", "--no-access-log"]',
+            "CMD uvicorn app.main:app --host 0.0.0.0 --port 8000 --timeout-graceful-shutdown 5",
+            "stops_promptly"),
+    Mistake(5, "unavailable-during-rollout", DEPLOYMENT,
+            "    rollingUpdate:\n      maxUnavailable: 0\n      maxSurge: 1\n",
+            "    rollingUpdate:\n      maxUnavailable: 1\n      maxSurge: 0\n", "rollout_strategy"),
 ]  # fmt: skip
 
 

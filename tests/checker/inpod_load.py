@@ -1,0 +1,86 @@
+"""Steady load from inside the cluster, through the Service (labs 05-06).
+
+Runs in a pod, from the learner's own image (standard library only), so every
+request goes through the Service's ClusterIP and kube-proxy, as real clients'
+would. A new connection per request: each one is routed afresh, so a pod that
+leaves the Service is noticed at once. Prints one JSON line of running totals
+per second, and a last one with "done": true.
+
+    python -c "$(cat inpod_load.py)" HOST PORT PATH KEY SECONDS WORKERS
+"""
+
+import http.client
+import json
+import sys
+import threading
+import time
+
+PATIENT = {
+    "age": 0.0381,
+    "sex": 0.0507,
+    "bmi": 0.0617,
+    "bp": 0.0219,
+    "s1": -0.0442,
+    "s2": -0.0348,
+    "s3": -0.0434,
+    "s4": -0.0026,
+    "s5": 0.0199,
+    "s6": -0.0176,
+}
+
+
+def main() -> None:
+    host, port, path, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    seconds, workers = float(sys.argv[5]), int(sys.argv[6])
+    body = json.dumps(PATIENT)
+    headers = {"Content-Type": "application/json", "Connection": "close"}
+    if key != "-":
+        headers["X-API-Key"] = key
+    totals = {"sent": 0, "failed": 0, "errors": {}, "latencies": []}
+    lock = threading.Lock()
+    end = time.monotonic() + seconds
+
+    def worker() -> None:
+        while time.monotonic() < end:
+            started = time.monotonic()
+            reason = ""
+            connection = http.client.HTTPConnection(host, port, timeout=5)
+            try:
+                connection.request("POST", path, body, headers)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    reason = f"HTTP {response.status}"
+            except (OSError, http.client.HTTPException) as exc:
+                reason = type(exc).__name__
+            finally:
+                connection.close()
+            with lock:
+                totals["sent"] += 1
+                totals["latencies"].append(time.monotonic() - started)
+                if reason:
+                    totals["failed"] += 1
+                    totals["errors"][reason] = totals["errors"].get(reason, 0) + 1
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+
+    def report(done: bool) -> None:
+        with lock:
+            latencies = sorted(totals["latencies"])
+            line = {key: totals[key] for key in ("sent", "failed", "errors")}
+        if latencies:
+            line["p50_ms"] = round(1000 * latencies[len(latencies) // 2], 1)
+            line["p99_ms"] = round(1000 * latencies[int(len(latencies) * 0.99)], 1)
+        line["done"] = done
+        print(json.dumps(line), flush=True)
+
+    while any(thread.is_alive() for thread in threads):
+        time.sleep(1)
+        report(False)
+    report(True)
+
+
+if __name__ == "__main__":
+    main()
