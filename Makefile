@@ -106,6 +106,11 @@ deploy:
 	@$(BOOTSTRAP)
 	@scripts/deploy.sh "$(IMAGE_DIR)" $(IMAGE)
 
+.PHONY: load  ## send bounded load to the service (URL=..., SECONDS=60) and report RPS and latency
+load:
+	@$(BOOTSTRAP)
+	@$(VENV)/bin/python scripts/load.py $(if $(URL),--url "$(URL)") $(if $(SECONDS),--seconds "$(SECONDS)")
+
 .PHONY: test  ## the project's own test suite, every tier (what CI runs)
 test:
 	@$(BOOTSTRAP)

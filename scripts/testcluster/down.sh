@@ -17,6 +17,12 @@ stop_component() {
   rm -f "$(pidfile "${name}")"
 }
 
+kill_matching() { # pattern: TERM, up to 10 s to exit, then KILL
+  pkill -f "$1" 2>/dev/null || return 0
+  for _ in $(seq 1 40); do pgrep -f "$1" >/dev/null || return 0; sleep 0.25; done
+  pkill -9 -f "$1" 2>/dev/null || true
+}
+
 remove_kube_iptables() {
   local table rule chain
   for table in filter nat mangle; do
@@ -73,7 +79,10 @@ main() {
   for component in containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
     stop_component "${component}"
   done
-  pkill -f "containerd-shim-runc-v2 -namespace k8s.io" 2>/dev/null || true
+  # Orphans whose pid file is gone (an interrupted run): found by binary path.
+  kill_matching "^(${K8S_BIN}|${ETCD_BIN})/"
+  kill_matching "containerd --config ${STATE}/"
+  kill_matching "containerd-shim-runc-v2 -namespace k8s.io"
   mount | awk -v state="${STATE}" -v run="${RUNDIR}" '$3 ~ "^(" state "|" run ")" {print $3}' |
     sort -r | xargs -r -n1 umount -l
   for ns in $(ip netns list 2>/dev/null | awk '/^cni-/{print $1}'); do ip netns del "${ns}" || true; done

@@ -40,7 +40,7 @@ def test_unknown_lab_is_a_clear_error():
     (["check", "42"], "there is no lab 42"),
     (["check", "two"], "not a lab number"),
     (["check", "2", "--lab-dir", "/nonexistent/folder"], "does not exist"),
-    (["check", "6"], "not available yet"),
+    (["check", "7"], "not available yet"),
 ])  # fmt: skip
 def test_cannot_run_exits_2_without_traceback(args, needle):
     done = checker(*args)

@@ -14,12 +14,29 @@ from checker import kube
 from checker.manifest import REPO, find
 from checker.outcomes import Stop
 from project.conftest import LIVE, copy_tree, run_checker
-from project.test_mistakes import Mistake
+from project.test_mistakes import WHOLE, Mistake
 
 pytestmark = [pytest.mark.full, pytest.mark.cluster]
 DEPLOYMENT = "k8s/deployment.yaml"
 SERVICE = "k8s/service.yaml"
 CONFIGMAP = "k8s/configmap.yaml"
+HPA = "k8s/hpa.yaml"
+# Checks that read only the files: their mistakes need no deployment.
+OFFLINE_CHECKS = {"manifests_valid", "hpa_api_version", "hpa_bounds"}
+HPA_V1 = """apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata:
+  name: diabetes-api
+  labels:
+    app.kubernetes.io/name: diabetes-api
+    app.kubernetes.io/instance: diabetes-api
+    app.kubernetes.io/part-of: ml-workshop
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: diabetes-api}
+  minReplicas: 2
+  maxReplicas: 6
+  targetCPUUtilizationPercentage: 70
+"""
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +165,22 @@ LIVE_MISTAKES = [
     Mistake(5, "unavailable-during-rollout", DEPLOYMENT,
             "    rollingUpdate:\n      maxUnavailable: 0\n      maxSurge: 1\n",
             "    rollingUpdate:\n      maxUnavailable: 1\n      maxSurge: 0\n", "rollout_strategy"),
+    # Lab 06.
+    Mistake(6, "hpa-wrong-target", HPA, "    name: diabetes-api\n  minReplicas",
+            "    name: diabetes\n  minReplicas", "hpa_targets_deployment"),
+    Mistake(6, "no-cpu-request", DEPLOYMENT, "              cpu: 100m\n", "",
+            "hpa_metrics_known", also=(('              cpu: "1"\n', ""),)),
+    Mistake(6, "deprecated-v1-api", HPA, WHOLE, HPA_V1, "hpa_api_version"),
+    Mistake(6, "min-above-max", HPA, "  minReplicas: 2", "  minReplicas: 8", "hpa_bounds"),
 ]  # fmt: skip
+
+
+# What the output must also say, where the check alone could fail for another reason.
+EXPECTED_TEXT = {
+    "no-cpu-request": "the pods request no CPU",
+    "no-prestop": "ConnectionRefusedError",
+    "shell-form-cmd": "to stop",
+}
 
 
 @pytest.mark.parametrize("mistake", LIVE_MISTAKES, ids=lambda m: f"lab{m.lab:02d}-{m.id}")
@@ -156,7 +188,7 @@ def test_live_mistake_is_caught_by_its_check(cluster, mistake, tmp_path):
     lab = find(mistake.lab)
     tree = copy_tree(lab, lab.solution_path, tmp_path)
     mistake.apply(tree)
-    offline = mistake.caught_by == "manifests_valid"
+    offline = mistake.caught_by in OFFLINE_CHECKS
     run = deploy_and_check(cluster, lab, tree, tmp_path, deploy=not offline)
     assert "Traceback" not in run.output, run.output
     assert run.code == mistake.exit_code, run.output
@@ -164,3 +196,4 @@ def test_live_mistake_is_caught_by_its_check(cluster, mistake, tmp_path):
         f"{mistake.id} should fail '{mistake.caught_by}'; failed: {run.failed()}\n{run.output}"
     )
     assert f"hint: {lab.checks[mistake.caught_by].hint}" in run.output
+    assert EXPECTED_TEXT.get(mistake.id, "") in run.output, run.output

@@ -1,0 +1,240 @@
+"""Lab 06: the HorizontalPodAutoscaler, checked live and made to scale under load."""
+
+import time
+
+import pytest
+
+from checker import kube, manifests, ui
+from checker.outcomes import Fail, Needs, Soft, Stop, expect
+from checker.workload import (
+    APP_SELECTOR,
+    load_stats,
+    namespace_name,
+    read_secret_value,
+    running_deployment,
+    service_of,
+    start_load,
+    stop_load,
+)
+
+SCALE_UP_SECONDS = 150
+METRICS_SECONDS = 90
+MAX_REPLICAS_BOUND = 10
+
+
+@pytest.fixture(scope="session")
+def documents(lab_dir):
+    docs, problems = manifests.read(lab_dir / "k8s")
+    return docs, problems + manifests.validate(docs)
+
+
+def test_manifests_valid(documents):
+    """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
+    docs, problems = documents
+    if problems:
+        raise Stop(
+            f"{len(problems)} manifest problem(s); fix them before deploying", "\n".join(problems)
+        )
+    ui.progress(f"{len(docs)} objects: " + ", ".join(f"{d.kind}/{d.name}" for d in docs))
+
+
+def hpa_document(documents):
+    found = [d for d in documents[0] if d.kind == "HorizontalPodAutoscaler"]
+    if not found:
+        raise Fail("no HorizontalPodAutoscaler in k8s/", "k8s/hpa.yaml with one")
+    return found[0]
+
+
+def test_hpa_api_version(documents):
+    """The HPA uses autoscaling/v2, the API with behavior and several metrics"""
+    doc = hpa_document(documents)
+    version = doc.data.get("apiVersion")
+    expect(
+        version == "autoscaling/v2",
+        f"{doc.where(['apiVersion'])}: apiVersion: {version}",
+        "apiVersion: autoscaling/v2",
+    )
+
+
+def test_hpa_bounds(documents):
+    """minReplicas 2 or more, maxReplicas a bound above it, a CPU target, a scale-down window"""
+    doc = hpa_document(documents)
+    spec = doc.data.get("spec") or {}
+    low, high = spec.get("minReplicas", 1), spec.get("maxReplicas", 0)
+    soft = Soft()
+    soft.check(low >= 2, f"minReplicas: {low}", "minReplicas: 2, so one pod can fail")
+    soft.check(
+        low < high <= MAX_REPLICAS_BOUND,
+        f"minReplicas {low}, maxReplicas {high}",
+        f"minReplicas < maxReplicas ≤ {MAX_REPLICAS_BOUND}",
+    )
+    cpu = [m for m in spec.get("metrics") or [] if (m.get("resource") or {}).get("name") == "cpu"]
+    soft.check(cpu, "no cpu metric", "a Resource metric on cpu with averageUtilization")
+    window = ((spec.get("behavior") or {}).get("scaleDown") or {}).get("stabilizationWindowSeconds")
+    soft.check(
+        window is not None and window >= 60,
+        f"scaleDown window: {window}",
+        "behavior.scaleDown.stabilizationWindowSeconds: 120",
+    )
+    soft.raise_if_any()
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    return kube.connect()
+
+
+def test_cluster_reachable(cluster):
+    """The cluster of your kube context answers"""
+
+
+def pod_metrics(cluster, namespace: str) -> list:
+    return cluster.custom.list_namespaced_custom_object(
+        "metrics.k8s.io", "v1beta1", namespace, "pods"
+    )["items"]
+
+
+def test_metrics_api(cluster):
+    """metrics.k8s.io is served (metrics-server)"""
+    try:
+        pod_metrics(cluster, "kube-system")
+    except Exception as exc:
+        reason = str(exc).splitlines()[0][:120]
+        raise Fail(
+            f"metrics.k8s.io does not answer ({reason})",
+            "metrics-server running: kubectl top pods works",
+        ) from None
+
+
+@pytest.fixture(scope="session")
+def deployment(cluster):
+    return running_deployment(cluster)
+
+
+@pytest.fixture(scope="session")
+def hpa(cluster):
+    found = cluster.autoscaling.list_namespaced_horizontal_pod_autoscaler(
+        namespace_name(), label_selector=APP_SELECTOR
+    ).items
+    return found[0] if found else None
+
+
+def test_hpa_targets_deployment(hpa, deployment):
+    """The HPA scales the service's Deployment"""
+    expect(
+        hpa is not None,
+        f"no HorizontalPodAutoscaler labelled {APP_SELECTOR}",
+        "the HPA from k8s/hpa.yaml, applied",
+    )
+    if deployment.error:
+        raise Fail(deployment.error, "the Deployment from lab 05", detail=deployment.diagnostics)
+    ref, name = hpa.spec.scale_target_ref, deployment.deployment.metadata.name
+    expect(
+        ref.kind == "Deployment" and ref.name == name,
+        f"scaleTargetRef {ref.kind}/{ref.name}",
+        f"Deployment/{name}",
+    )
+
+
+def test_cpu_requests(deployment):
+    """Every container requests CPU: utilization is measured against it"""
+    if deployment.error:
+        raise Needs("a Deployment")
+    missing = [
+        c.name
+        for c in deployment.deployment.spec.template.spec.containers
+        if "cpu" not in ((c.resources.requests if c.resources else None) or {})
+    ]
+    expect(
+        not missing,
+        f"no cpu request in container {', '.join(missing)}",
+        "resources.requests.cpu, e.g. 100m",
+    )
+
+
+def current_cpu(cluster, hpa):
+    fresh = cluster.autoscaling.read_namespaced_horizontal_pod_autoscaler(
+        hpa.metadata.name, hpa.metadata.namespace
+    )
+    for metric in fresh.status.current_metrics or []:
+        if metric.resource and metric.resource.name == "cpu":
+            value = metric.resource.current.average_utilization
+            if value is not None:
+                return fresh, value
+    return None
+
+
+def test_hpa_metrics_known(cluster, hpa, deployment):
+    """The HPA reads a current CPU utilization, not <unknown>"""
+    if hpa is None:
+        raise Needs("an HPA")
+    found = kube.wait(
+        "the HPA's first CPU reading",
+        METRICS_SECONDS,
+        lambda: current_cpu(cluster, hpa),
+        interval=3,
+    )
+    if found:
+        ui.progress(f"current CPU utilization {found[1]}% of requests")
+        return
+    causes = []
+    containers = (
+        deployment.deployment.spec.template.spec.containers if deployment.deployment else []
+    )
+    if any(
+        "cpu" not in ((c.resources.requests if c.resources else None) or {}) for c in containers
+    ):
+        causes.append("the pods request no CPU, so there is nothing to divide by")
+    try:
+        pod_metrics(cluster, hpa.metadata.namespace)
+    except Exception:
+        causes.append("metrics.k8s.io does not answer: metrics-server is missing (make cluster-up)")
+    fresh = cluster.autoscaling.read_namespaced_horizontal_pod_autoscaler(
+        hpa.metadata.name, hpa.metadata.namespace
+    )
+    messages = [f"{c.type}={c.status}: {c.message}" for c in fresh.status.conditions or []]
+    raise Fail(
+        "current CPU: <unknown>",
+        "a percentage",
+        detail="\n".join("        " + line for line in (causes or messages)),
+    )
+
+
+def test_scales_up(cluster, hpa, deployment):
+    """Under load through the Service, the HPA asks for more than minReplicas"""
+    if hpa is None or deployment.error or current_cpu(cluster, hpa) is None:
+        raise Needs("an HPA with CPU readings")
+    service = service_of(cluster, deployment)
+    if service.error:
+        raise Needs(f"a Service with ready endpoints ({service.error})")
+    key = read_secret_value(cluster, deployment).value
+    ns, low = hpa.metadata.namespace, hpa.spec.min_replicas or 1
+    load = start_load(cluster, deployment, service, key, seconds=SCALE_UP_SECONDS + 30, workers=16)
+    started = time.monotonic()
+
+    def scaled():
+        fresh = cluster.autoscaling.read_namespaced_horizontal_pod_autoscaler(hpa.metadata.name, ns)
+        reading = current_cpu(cluster, hpa)
+        ui.status(
+            f"CPU {reading[1] if reading else '?'}%, desired replicas "
+            f"{fresh.status.desired_replicas} (min {low})"
+        )
+        return fresh.status.desired_replicas > low and fresh.status.desired_replicas
+
+    desired = kube.wait(f"desired replicas above {low}", SCALE_UP_SECONDS, scaled, interval=3)
+    ui.status_done()
+    seconds = time.monotonic() - started
+    stats = load_stats(cluster, ns, load) or {}
+    stop_load(cluster, ns, load)
+    rate = stats.get("sent", 0) / max(seconds, 1)
+    if desired:
+        ui.progress(
+            f"scaled up to {desired} replicas {seconds:.0f} s after the load started "
+            f"({rate:.0f} requests/s, p99 {stats.get('p99_ms', '?')} ms)"
+        )
+    expect(
+        desired,
+        f"still {low} desired replicas after {SCALE_UP_SECONDS} s of load",
+        f"more than {low} within {SCALE_UP_SECONDS} s",
+        detail=kube.diagnostics(cluster, ns, APP_SELECTOR),
+    )
