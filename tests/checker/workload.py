@@ -4,6 +4,7 @@ explained with events and pod logs when it is not healthy."""
 
 import base64
 import contextlib
+import datetime
 import json
 import os
 import secrets
@@ -76,10 +77,33 @@ def _observe(cluster, name: str, ns: str) -> DeploymentState:
             reason = status.state.waiting.reason if status.state and status.state.waiting else ""
             if reason in STUCK:
                 state.stuck = f"pod {pod.metadata.name}: {reason}"
+        if not state.stuck and statuses and not all(s.ready for s in statuses):
+            state.stuck = _failing_readiness(cluster, pod, ns)
     for condition in state.deployment.status.conditions or []:
         if condition.type == "ReplicaFailure" and condition.status == "True":
             state.stuck = f"ReplicaFailure: {condition.message}"
     return state
+
+
+# A pod that has run this long and still fails readiness will not get better by
+# waiting: say so now rather than at the end of the rollout timeout.
+READINESS_PATIENCE = 20.0
+
+
+def _failing_readiness(cluster, pod, ns: str) -> str:
+    started = pod.status.start_time
+    if started is None:
+        return ""
+    age = (datetime.datetime.now(datetime.UTC) - started).total_seconds()
+    if age < READINESS_PATIENCE:
+        return ""
+    events = cluster.core.list_namespaced_event(
+        ns, field_selector=f"involvedObject.name={pod.metadata.name},reason=Unhealthy"
+    ).items
+    failing = [e for e in events if (e.message or "").startswith("Readiness probe failed")]
+    if not failing:
+        return ""
+    return f"pod {pod.metadata.name}: {failing[-1].message.strip()[:160]}"
 
 
 def _settled(state: DeploymentState) -> bool:
