@@ -328,7 +328,14 @@ def healing(cluster, deployment, service, api_key):
         f"{k}={v}" for k, v in deployment.deployment.spec.selector.match_labels.items()
     )
     load = start_load(cluster, deployment, service, api_key, seconds=REPLACEMENT_SECONDS + 60)
-    victim = cluster.core.list_namespaced_pod(ns, label_selector=selector).items[0].metadata.name
+    # Pods the rollout just replaced may still be terminating: deleting one of them
+    # again would time its earlier deletion, so the victim is a live pod.
+    live = [
+        p
+        for p in cluster.core.list_namespaced_pod(ns, label_selector=selector).items
+        if p.metadata.deletion_timestamp is None
+    ]
+    victim = min(live, key=lambda p: p.metadata.creation_timestamp).metadata.name
     started = time.monotonic()
     cluster.core.delete_namespaced_pod(victim, ns)
     ui.progress(f"deleted pod {victim} under load")
