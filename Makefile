@@ -6,7 +6,7 @@ SHELL := bash
 
 # `make check-lab 2` and `make check-lab N=2` both work: a bare number after a
 # lab target is taken as N, and made into a target that does nothing.
-LAB_TARGETS := check-lab solution reset watch image load-image deploy
+LAB_TARGETS := check-lab solution reset watch image load-image deploy test-lab
 ifneq ($(filter $(LAB_TARGETS),$(firstword $(MAKECMDGOALS))),)
   LAB_ARG := $(word 2,$(MAKECMDGOALS))
   ifneq ($(LAB_ARG),)
@@ -91,6 +91,14 @@ cluster-up:
 cluster-down:
 	@scripts/cluster-down.sh
 
+.PHONY: monitoring-up  ## install Prometheus and Grafana into the kind cluster (lab 07; needs the internet)
+monitoring-up:
+	@scripts/monitoring-up.sh
+
+.PHONY: monitoring-down  ## remove Prometheus and Grafana from the cluster
+monitoring-down:
+	@scripts/monitoring-down.sh
+
 .PHONY: image  ## build lab N's service image with a unique tag (default lab 04)
 image:
 	@$(BOOTSTRAP)
@@ -115,6 +123,11 @@ load:
 test:
 	@$(BOOTSTRAP)
 	@scripts/test.sh full
+
+.PHONY: test-lab  ## the full tier's tests for lab N only, e.g. make test-lab 5
+test-lab:
+	@$(BOOTSTRAP)
+	@scripts/test.sh lab "$(N)"
 
 .PHONY: test-quick  ## the fast tier: engine, manifest and static checks
 test-quick:

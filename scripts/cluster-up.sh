@@ -68,7 +68,8 @@ create_cluster() {
       "stop what uses it (lsof -i :${NODE_PORT_HOST_PORT}), e.g. a uvicorn left from lab 02"
   fi
   step "creating kind cluster ${KIND_CLUSTER_NAME} (${KIND_NODE_IMAGE}; the first time downloads ~400 MB)"
-  kind create cluster --name "${KIND_CLUSTER_NAME}" --image "${KIND_NODE_IMAGE}" \
+  # An empty KIND_NODE_IMAGE (the nightly job's "latest") means kind's own default.
+  kind create cluster --name "${KIND_CLUSTER_NAME}" ${KIND_NODE_IMAGE:+--image "${KIND_NODE_IMAGE}"} \
     --config "${REPO}/k8s/kind-config.yaml" --wait 180s
 }
 
@@ -76,7 +77,7 @@ install_metrics_server() {
   step "metrics-server (chart ${METRICS_SERVER_CHART_VERSION})"
   # kind's kubelets serve self-signed certificates: metrics-server must not verify them.
   helm upgrade --install metrics-server metrics-server --repo "${METRICS_SERVER_REPO}" \
-    --version "${METRICS_SERVER_CHART_VERSION}" --namespace kube-system \
+    ${METRICS_SERVER_CHART_VERSION:+--version "${METRICS_SERVER_CHART_VERSION}"} --namespace kube-system \
     --set 'args={--kubelet-insecure-tls,--metric-resolution=15s}' --wait --timeout 5m
 }
 

@@ -3,7 +3,11 @@
 Aimed at the Service, not at one pod: by default http://localhost:8080, which
 kind maps to the Service's NodePort 30080, so the Service spreads the load over
 every pod. (kubectl port-forward svc/... picks a single pod: the HPA would see
-one hot pod among cold ones.) The API key is read from the cluster's Secret.
+one hot pod among cold ones.) Each request opens a new connection: a Service
+balances connections, not requests, so kept-alive connections opened before a
+scale-up would never reach the new pods. Patients are the diabetes data set's
+rows, so the prediction histogram shows a real spread. The API key is read
+from the cluster's Secret.
 
     python scripts/load.py [--url URL] [--seconds 60] [--concurrency 16]
 """
@@ -39,17 +43,33 @@ def api_key(namespace: str) -> str | None:
         return None
 
 
+def dataset_patients() -> list[dict[str, float]]:
+    """The 442 patients scikit-learn ships (no download), else the one example."""
+    try:
+        from sklearn.datasets import load_diabetes
+
+        frame = load_diabetes(as_frame=True).data
+    except ImportError:
+        return [PATIENT]
+    return [{k: float(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
 async def run(url: str, seconds: float, concurrency: int, key: str | None) -> int:
     headers = {"X-API-Key": key} if key else {}
     latencies: list[float] = []
     failures: dict[str, int] = {}
     end = time.monotonic() + seconds
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    patients = dataset_patients()
+
+    async def worker(client: httpx.AsyncClient, offset: int) -> None:
+        sent = offset
         while time.monotonic() < end:
             started = time.monotonic()
+            sent += 1
             try:
-                response = await client.post("/predict", json=PATIENT, headers=headers)
+                patient = patients[sent % len(patients)]
+                response = await client.post("/predict", json=patient, headers=headers)
                 reason = "" if response.status_code == 200 else f"HTTP {response.status_code}"
             except httpx.HTTPError as exc:
                 reason = type(exc).__name__
@@ -67,7 +87,7 @@ async def run(url: str, seconds: float, concurrency: int, key: str | None) -> in
                   end="", flush=True)  # fmt: skip
         print()
 
-    limits = httpx.Limits(max_connections=concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as client:
         try:
             await client.get("/healthz")
@@ -75,7 +95,7 @@ async def run(url: str, seconds: float, concurrency: int, key: str | None) -> in
             print(f"✗ {url} does not answer ({type(exc).__name__})")
             print("  hint: make deploy, and on kind use http://localhost:8080 (the NodePort)")
             return 2
-        await asyncio.gather(progress(), *(worker(client) for _ in range(concurrency)))
+        await asyncio.gather(progress(), *(worker(client, n * 37) for n in range(concurrency)))
     if not latencies:
         return 1
     ordered = sorted(latencies)

@@ -3,17 +3,24 @@
 #   quick: the engine, the manifest and every static rule (seconds)
 #   full:  quick, plus every solution and starter through its checker and the
 #          seeded-mistake catalogue (minutes; what CI runs)
+#   lab N: the full tier's tests for one lab (the maintainers' matrix on kind)
 set -o errexit -o nounset -o pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 main() {
-  local tier="${1:-full}" marker=()
+  local tier="${1:-full}" marker=() slug
   cd "${REPO}"
   case "${tier}" in
     quick) marker=(-m "not full") ;;
     full) ;;
-    *) printf 'unknown tier %s (quick or full)\n' "${tier}" >&2 && exit 2 ;;
+    lab)
+      [[ $# -ge 2 ]] || { printf 'usage: scripts/test.sh lab N\n' >&2 && exit 2; }
+      printf -v slug '%02d' "$((10#$2))"
+      # Test ids carry the lab's folder name (04-deploy) or its number (lab04-...).
+      marker=(-k "$(basename labs/"${slug}"-*) or lab${slug}")
+      ;;
+    *) printf 'unknown tier %s (quick, full or lab N)\n' "${tier}" >&2 && exit 2 ;;
   esac
   printf '… test tier: %s\n' "${tier}"
   # -p no:cacheprovider keeps a read-only clone clean; skips are reported (-rs)

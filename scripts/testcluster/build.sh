@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the test cluster's pinned binaries from the Go module proxy into a cache
 # outside the repository, one directory per component and version: Kubernetes
-# (and the pause binary), etcd, metrics-server and CoreDNS. A cached component is
+# (and the pause binary), etcd, metrics-server and CoreDNS, Prometheus, and
+# the Prometheus Operator's CRDs. A cached component is
 # not rebuilt; a component is cached only once its build has finished.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=lib.sh
@@ -78,6 +79,26 @@ build_coredns() {
   (cd "${src}" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${out}/coredns" .)
 }
 
+# Prometheus and promtool with Kubernetes service discovery only: the other
+# discovery plugins would triple the build. No web UI assets: the API is enough.
+build_prometheus() {
+  local out="$1" src="${WORK}/prometheus"
+  module_source "github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}" "${src}"
+  (cd "${src}" && CGO_ENABLED=0 go build -trimpath -tags remove_all_sd,enable_kubernetes_sd \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION}" \
+    -o "${out}/" ./cmd/prometheus ./cmd/promtool)
+}
+
+# Only the two CRDs the labs use: the operator itself does not run here.
+fetch_crds() {
+  local out="$1" dir
+  dir="$(go mod download -json "github.com/prometheus-operator/prometheus-operator@${PROMETHEUS_OPERATOR_VERSION}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+  for kind in servicemonitors prometheusrules; do
+    cp "${dir}/example/prometheus-operator-crd/monitoring.coreos.com_${kind}.yaml" "${out}/"
+  done
+}
+
 main() {
   command -v go >/dev/null || die "go is not installed" "install Go 1.25 or newer"
   command -v gcc >/dev/null || die "gcc is not installed" "apt-get install gcc libc6-dev (for the pause binary)"
@@ -88,6 +109,8 @@ main() {
   cached kubernetes "${K8S_BIN}" build_kubernetes
   cached metrics-server "${METRICS_SERVER_BIN}" build_metrics_server
   cached coredns "${COREDNS_BIN}" build_coredns
+  cached prometheus "${PROMETHEUS_BIN}" build_prometheus
+  cached prometheus-operator-crds "${CRDS_DIR}" fetch_crds
   say "✓ binaries ready in $((SECONDS - started)) s"
 }
 

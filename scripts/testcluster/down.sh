@@ -49,6 +49,8 @@ leftovers() {
     pgrep -f "^(${K8S_BIN}|${ETCD_BIN})/${component}( |$)" >/dev/null && echo "process ${component}"
   done
   pgrep -f "containerd --config ${STATE}/" >/dev/null && echo "process containerd"
+  pgrep -f "^${PROMETHEUS_BIN}/prometheus " >/dev/null && echo "process prometheus"
+  pgrep -f "testcluster/prometheus_sync.py" >/dev/null && echo "process prometheus-sync"
   pgrep -f "containerd-shim-runc-v2 -namespace k8s.io" >/dev/null && echo "process containerd-shim"
   mount | awk -v state="${STATE}" -v run="${RUNDIR}" '$3 ~ "^(" state "|" run ")" {print "mount " $3}'
   ip netns list 2>/dev/null | awk '/^cni-/{print "netns " $1}'
@@ -66,7 +68,7 @@ main() {
   if running kubelet && [[ -f "${KUBECONFIG_OUT}" ]]; then
     kubectl_ delete pods --all --all-namespaces --grace-period=1 --wait=false >/dev/null 2>&1 || true
   fi
-  for component in kube-proxy kubelet; do stop_component "${component}"; done
+  for component in prometheus-sync prometheus kube-proxy kubelet; do stop_component "${component}"; done
   if [[ -S "${SOCK}" ]]; then
     local ctr=(ctr --address "${SOCK}" -n k8s.io) id
     for id in $("${ctr[@]}" tasks ls -q 2>/dev/null); do "${ctr[@]}" tasks kill -s KILL "${id}" >/dev/null 2>&1 || true; done
@@ -82,6 +84,8 @@ main() {
   # Orphans whose pid file is gone (an interrupted run): found by binary path.
   kill_matching "^(${K8S_BIN}|${ETCD_BIN})/"
   kill_matching "containerd --config ${STATE}/"
+  kill_matching "^${PROMETHEUS_BIN}/prometheus "
+  kill_matching "testcluster/prometheus_sync.py"
   kill_matching "containerd-shim-runc-v2 -namespace k8s.io"
   mount | awk -v state="${STATE}" -v run="${RUNDIR}" '$3 ~ "^(" state "|" run ")" {print $3}' |
     sort -r | xargs -r -n1 umount -l

@@ -11,6 +11,12 @@ K8S_BIN="${CACHE}/kubernetes-${K8S_VERSION}"
 ETCD_BIN="${CACHE}/etcd-${ETCD_VERSION}"
 METRICS_SERVER_BIN="${CACHE}/metrics-server-${METRICS_SERVER_VERSION}"
 COREDNS_BIN="${CACHE}/coredns-${COREDNS_VERSION}"
+CRDS_DIR="${CACHE}/prometheus-operator-crds-${PROMETHEUS_OPERATOR_VERSION}"
+# Prometheus runs beside the cluster and finds the pods through Kubernetes
+# service discovery.
+PROMETHEUS_BIN="${CACHE}/prometheus-${PROMETHEUS_VERSION}"
+PROMETHEUS_ADDRESS="127.0.0.1:9090"
+PROMETHEUS_DIR="${WORKSHOP_CLUSTER_STATE:-/var/lib/workshop-cluster}/prometheus"
 # Images of the add-ons, built from those binaries (never pulled).
 METRICS_SERVER_IMAGE="workshop.local/metrics-server:${METRICS_SERVER_VERSION}"
 COREDNS_IMAGE="workshop.local/coredns:${COREDNS_VERSION}"
@@ -27,7 +33,7 @@ DNS_IP="10.96.0.10"
 # added to lo (this kernel has no dummy interfaces): local to this host, added by
 # cluster-up and removed by cluster-down.
 NODE_IP="10.242.255.1"
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy prometheus prometheus-sync)
 
 say() { printf '%s\n' "$*" >&2; }
 die() {

@@ -122,6 +122,11 @@ authorization: {mode: AlwaysAllow}
 resolvConf: /etc/resolv.conf
 clusterDNS: [${DNS_IP}]
 clusterDomain: cluster.local
+# A shared CI disk may already be 85% full: evict and collect images only when
+# it is nearly exhausted, or the node's disk-pressure taint stops all scheduling.
+evictionHard: {memory.available: 100Mi, nodefs.available: 2%, imagefs.available: 2%, nodefs.inodesFree: 2%}
+imageGCHighThresholdPercent: 98
+imageGCLowThresholdPercent: 95
 KUBELET
 }
 
@@ -159,6 +164,26 @@ install_addons() {
   wait_for "metrics-server Service routed" 60 service_answers "${service_ip}"
   kubectl_ apply -f "$(dirname "${BASH_SOURCE[0]}")/metrics-apiservice.yaml" >/dev/null
   wait_for "metrics.k8s.io served" 120 kubectl_ wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=2s
+}
+
+prometheus_ready() { curl -sf "http://${PROMETHEUS_ADDRESS}/-/ready"; }
+prometheus_has_rules() { curl -sf "http://${PROMETHEUS_ADDRESS}/api/v1/status/config" | grep -q rule_files; }
+
+# The CRDs, Prometheus, and the loop that feeds it ServiceMonitors and
+# PrometheusRules labelled release=monitoring, as kube-prometheus-stack does.
+install_monitoring() {
+  kubectl_ apply --server-side -f "${CRDS_DIR}/" >/dev/null
+  kubectl_ wait --for=condition=Established --timeout=60s \
+    crd/servicemonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com >/dev/null
+  mkdir -p "${PROMETHEUS_DIR}/rules" "${PROMETHEUS_DIR}/data"
+  [[ -f "${PROMETHEUS_DIR}/prometheus.json" ]] || echo '{"global": {"scrape_interval": "15s"}}' >"${PROMETHEUS_DIR}/prometheus.json"
+  start prometheus "${PROMETHEUS_BIN}/prometheus" --config.file="${PROMETHEUS_DIR}/prometheus.json" \
+    --storage.tsdb.path="${PROMETHEUS_DIR}/data" --storage.tsdb.retention.time=6h \
+    --web.listen-address="${PROMETHEUS_ADDRESS}" --web.enable-lifecycle
+  wait_for "Prometheus ready" 60 prometheus_ready
+  PATH="${K8S_BIN}:${PROMETHEUS_BIN}:${PATH}" start prometheus-sync python3 "$(dirname "${BASH_SOURCE[0]}")/prometheus_sync.py" \
+    "${KUBECONFIG_OUT}" "${PROMETHEUS_DIR}" "http://${PROMETHEUS_ADDRESS}"
+  wait_for "Prometheus fed by prometheus-sync" 60 prometheus_has_rules
 }
 
 main() {
@@ -220,6 +245,8 @@ main() {
   wait_for "node Ready" 120 kubectl_ wait --for=condition=Ready node/workshop-ci --timeout=2s
   say "… CoreDNS, metrics-server"
   install_addons
+  say "… Prometheus Operator CRDs, Prometheus"
+  install_monitoring
   say "✓ cluster up in $((SECONDS - started)) s; export KUBECONFIG=${KUBECONFIG_OUT}"
 }
 

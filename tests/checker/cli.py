@@ -85,13 +85,13 @@ def run_suite(lab: Lab, lab_dir: Path | None, verbose: bool, json_path: str | No
         f"Lab {lab.code}: {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['not-run']} not run in {elapsed:.1f} s · results in {display(path)}"
     )
-    ui.say(next_step(lab, code))
+    ui.say(next_step(lab, code, counts))
     if lab_dir is None or lab_dir == lab.tree_path:
         record_progress(lab, code)
     return code
 
 
-def next_step(lab: Lab, code: int) -> str:
+def next_step(lab: Lab, code: int, counts: dict[str, int] | None = None) -> str:
     if code == 0:
         later = [other for other in load() if other.number > lab.number and other.ready]
         tail = f" Next: lab {later[0].code}, labs/{later[0].slug}/README.md" if later else ""
@@ -101,6 +101,14 @@ def next_step(lab: Lab, code: int) -> str:
             f"Fix the ✗ lines above, then run make check-lab {lab.number} again "
             f"(make watch {lab.number} re-runs it on every save).",
             "red",
+        )
+    counts = counts or {}
+    if counts.get("failed", 0) == 0 and counts.get("not-run", 0):
+        # Everything that ran passed; the rest needs something this machine lacks.
+        return ui.paint(
+            f"Everything that could run passed; {counts['not-run']} check(s) could not run"
+            " here: the – lines above say what they need.",
+            "yellow",
         )
     return ui.paint(
         "The checker could not run everything: fix the first problem above, then run it again.",

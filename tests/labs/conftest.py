@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from checker import kube, manifests
 from checker.manifest import Lab, find
+from checker.workload import DeploymentState, running_deployment
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +18,21 @@ def lab() -> Lab:
 @pytest.fixture(scope="session")
 def lab_dir() -> Path:
     return Path(os.environ["WORKSHOP_LAB_DIR"])
+
+
+# Labs 04+: the manifests in k8s/, read and validated offline.
+@pytest.fixture(scope="session")
+def documents(lab_dir) -> tuple[list[manifests.Document], list[str]]:
+    docs, problems = manifests.read(lab_dir / "k8s")
+    return docs, problems + manifests.validate(docs)
+
+
+# Labs 04+: the cluster of the current kube context (a Stop when it does not answer).
+@pytest.fixture(scope="session")
+def cluster() -> kube.Cluster:
+    return kube.connect()
+
+
+@pytest.fixture(scope="session")
+def deployment(cluster) -> DeploymentState:
+    return running_deployment(cluster)

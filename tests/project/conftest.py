@@ -64,7 +64,7 @@ def run_checker(
 
 def copy_tree(lab: Lab, source: Path, tmp_path: Path) -> Path:
     """A copy of a lab tree without caches or, for the notebook lab, earlier outputs."""
-    skip = ["__pycache__", ".pytest_cache", ".ipynb_checkpoints"]
+    skip = ["__pycache__", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints"]
     if lab.tree == "notebooks":
         skip.append("models")  # written by running the notebook, so never reused
     target = tmp_path / source.name

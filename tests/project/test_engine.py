@@ -40,13 +40,30 @@ def test_unknown_lab_is_a_clear_error():
     (["check", "42"], "there is no lab 42"),
     (["check", "two"], "not a lab number"),
     (["check", "2", "--lab-dir", "/nonexistent/folder"], "does not exist"),
-    (["check", "7"], "not available yet"),
 ])  # fmt: skip
 def test_cannot_run_exits_2_without_traceback(args, needle):
     done = checker(*args)
     assert done.returncode == 2, done.stdout + done.stderr
     assert needle in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_lab_not_ready_is_not_run(capsys):
+    """labs.toml can announce a lab before it is built: checking it says so, exit 2."""
+    import argparse
+    import dataclasses
+
+    from checker import cli
+
+    planned = dataclasses.replace(find(8), ready=False)
+    original = cli.find
+    cli.find = lambda _: planned
+    try:
+        code = cli.cmd_check(argparse.Namespace(lab="8", lab_dir=None, json=None, verbose=False))
+    finally:
+        cli.find = original
+    assert code == 2
+    assert "not available yet" in capsys.readouterr().out
 
 
 def test_versions_are_pinned_in_one_place():
@@ -78,7 +95,7 @@ def clone(tmp_path):
     target = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(target)], check=True)
     # Carry over uncommitted work so the clone is the tree under test.
-    diff = subprocess.run(["git", "diff", "HEAD"], cwd=REPO, capture_output=True, check=True)
+    diff = subprocess.run(["git", "diff", "--binary", "HEAD"], cwd=REPO, capture_output=True, check=True)
     if diff.stdout:
         subprocess.run(["git", "apply", "--allow-empty"], cwd=target, input=diff.stdout, check=True)
     return target

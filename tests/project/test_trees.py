@@ -10,7 +10,7 @@ import pytest
 from checker.manifest import REPO
 from project.conftest import EDITABLE
 
-IGNORED = {"__pycache__", ".pytest_cache", "models"}
+IGNORED = {"__pycache__", ".pytest_cache", ".ruff_cache", "models"}
 
 
 def files(root):

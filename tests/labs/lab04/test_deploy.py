@@ -8,14 +8,13 @@ import pytest
 
 from checker import artifact, kube, manifests, ui
 from checker.manifest import REPO
-from checker.outcomes import Fail, Needs, Soft, Stop, expect
+from checker.outcomes import Fail, Needs, Soft, expect
 from checker.procs import indent
 from checker.workload import (
     APP_SELECTOR,
     LABELS,
     namespace,
     read_secret_value,
-    running_deployment,
     service_of,
 )
 
@@ -34,20 +33,9 @@ SAMPLE = {
 
 
 # -- before the cluster: the files -----------------------------------------------
-@pytest.fixture(scope="session")
-def documents(lab_dir):
-    docs, problems = manifests.read(lab_dir / "k8s")
-    return docs, problems + manifests.validate(docs)
-
-
 def test_manifests_valid(documents):
     """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
-    docs, problems = documents
-    if problems:
-        raise Stop(
-            f"{len(problems)} manifest problem(s); fix them before deploying", "\n".join(problems)
-        )
-    ui.progress(f"{len(docs)} objects: " + ", ".join(f"{d.kind}/{d.name}" for d in docs))
+    manifests.require_valid(documents)
 
 
 def test_recommended_labels(documents):
@@ -85,11 +73,6 @@ def test_api_key_code(lab_dir):
 
 
 # -- the live cluster ---------------------------------------------------------------
-@pytest.fixture(scope="session")
-def cluster():
-    return kube.connect()
-
-
 def test_cluster_reachable(cluster):
     """The cluster of your kube context answers"""
 
@@ -103,11 +86,6 @@ def test_namespace_ready(cluster):
         f"namespace {found.metadata.name} enforce={enforce}",
         "pod-security.kubernetes.io/enforce: restricted",
     )
-
-
-@pytest.fixture(scope="session")
-def deployment(cluster):
-    return running_deployment(cluster)
 
 
 def test_deployment_available(cluster, deployment):

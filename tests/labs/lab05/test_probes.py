@@ -8,13 +8,12 @@ import httpx
 import pytest
 
 from checker import kube, manifests, ui
-from checker.outcomes import Fail, Needs, Soft, Stop, expect
+from checker.outcomes import Fail, Needs, Soft, expect
 from checker.procs import indent
 from checker.workload import (
     APP_SELECTOR,
     load_stats,
     read_secret_value,
-    running_deployment,
     service_of,
     settled,
     start_load,
@@ -28,34 +27,13 @@ ROLLOUT_SECONDS = 150
 STARTUP_BUDGET_SECONDS = 20
 
 
-@pytest.fixture(scope="session")
-def documents(lab_dir):
-    docs, problems = manifests.read(lab_dir / "k8s")
-    return docs, problems + manifests.validate(docs)
-
-
 def test_manifests_valid(documents):
     """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
-    docs, problems = documents
-    if problems:
-        raise Stop(
-            f"{len(problems)} manifest problem(s); fix them before deploying", "\n".join(problems)
-        )
-    ui.progress(f"{len(docs)} objects: " + ", ".join(f"{d.kind}/{d.name}" for d in docs))
-
-
-@pytest.fixture(scope="session")
-def cluster():
-    return kube.connect()
+    manifests.require_valid(documents)
 
 
 def test_cluster_reachable(cluster):
     """The cluster of your kube context answers"""
-
-
-@pytest.fixture(scope="session")
-def deployment(cluster):
-    return running_deployment(cluster)
 
 
 def test_deployment_available(deployment):

@@ -5,13 +5,12 @@ import time
 import pytest
 
 from checker import kube, manifests, ui
-from checker.outcomes import Fail, Needs, Soft, Stop, expect
+from checker.outcomes import Fail, Needs, Soft, expect
 from checker.workload import (
     APP_SELECTOR,
     load_stats,
     namespace_name,
     read_secret_value,
-    running_deployment,
     service_of,
     start_load,
     stop_load,
@@ -22,20 +21,9 @@ METRICS_SECONDS = 90
 MAX_REPLICAS_BOUND = 10
 
 
-@pytest.fixture(scope="session")
-def documents(lab_dir):
-    docs, problems = manifests.read(lab_dir / "k8s")
-    return docs, problems + manifests.validate(docs)
-
-
 def test_manifests_valid(documents):
     """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
-    docs, problems = documents
-    if problems:
-        raise Stop(
-            f"{len(problems)} manifest problem(s); fix them before deploying", "\n".join(problems)
-        )
-    ui.progress(f"{len(docs)} objects: " + ", ".join(f"{d.kind}/{d.name}" for d in docs))
+    manifests.require_valid(documents)
 
 
 def hpa_document(documents):
@@ -79,11 +67,6 @@ def test_hpa_bounds(documents):
     soft.raise_if_any()
 
 
-@pytest.fixture(scope="session")
-def cluster():
-    return kube.connect()
-
-
 def test_cluster_reachable(cluster):
     """The cluster of your kube context answers"""
 
@@ -104,11 +87,6 @@ def test_metrics_api(cluster):
             f"metrics.k8s.io does not answer ({reason})",
             "metrics-server running: kubectl top pods works",
         ) from None
-
-
-@pytest.fixture(scope="session")
-def deployment(cluster):
-    return running_deployment(cluster)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,527 @@
+"""Lab 07: metrics, a ServiceMonitor, alert rules and a dashboard, checked live
+against the Prometheus that scrapes the cluster."""
+
+import base64
+import json
+import re
+import threading
+import time
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from checker import kube, manifests, promql, ui
+from checker.manifest import REPO
+from checker.outcomes import Fail, Needs, NotRun, Soft, expect
+from checker.pins import pins
+from checker.workload import APP, read_secret_value, service_of
+
+DASHBOARD = "grafana/diabetes-api.json"
+RELEASE_LABEL = ("release", "monitoring")
+# What the service must expose: family name -> type, as prometheus_client parses it.
+EXPECTED_FAMILIES = {
+    "http_requests": "counter",
+    "http_request_duration_seconds": "histogram",
+    "diabetes_inference_seconds": "histogram",
+    "diabetes_prediction_value": "histogram",
+    "diabetes_predicted_rows": "counter",
+    "diabetes_model_info": "gauge",
+}
+# What the dashboard must show, by the series its queries read.
+PANEL_SERIES = {
+    "request rate": {"http_requests_total"},
+    "latency quantiles": {"http_request_duration_seconds_bucket"},
+    "prediction distribution": {"diabetes_prediction_value_bucket"},
+    "replicas": {"up", "kube_horizontalpodautoscaler_status_current_replicas",
+                 "kube_horizontalpodautoscaler_status_desired_replicas",
+                 "kube_deployment_status_replicas_available"},
+    "CPU per pod": {"process_cpu_seconds_total", "container_cpu_usage_seconds_total"},
+    "memory per pod": {"process_resident_memory_bytes", "container_memory_working_set_bytes"},
+}  # fmt: skip
+LABEL_VALUES_BOUND = 30
+TARGETS_SECONDS = 60
+DATA_SECONDS = 60
+PATIENT = {
+    "age": 0.0381, "sex": 0.0507, "bmi": 0.0617, "bp": 0.0219, "s1": -0.0442,
+    "s2": -0.0348, "s3": -0.0434, "s4": -0.0026, "s5": 0.0199, "s6": -0.0176,
+}  # fmt: skip
+
+
+# -- offline: the files ------------------------------------------------------------
+def test_manifests_valid(documents):
+    """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
+    manifests.require_valid(documents)
+
+
+def of_kind(documents, kind: str) -> list:
+    return [d for d in documents[0] if d.kind == kind]
+
+
+def monitor_document(documents):
+    found = of_kind(documents, "ServiceMonitor")
+    if not found:
+        raise Fail("no ServiceMonitor in k8s/", "k8s/servicemonitor.yaml with one")
+    return found[0]
+
+
+def release_problem(doc) -> str | None:
+    labels = (doc.data.get("metadata") or {}).get("labels") or {}
+    key, value = RELEASE_LABEL
+    if labels.get(key) == value:
+        return None
+    return f"{doc.where(['metadata', 'labels'])}: {doc.kind}/{doc.name} labels {labels or '{}'}"
+
+
+def test_monitor_release_label(documents):
+    """The ServiceMonitor and the PrometheusRule carry the label Prometheus selects them by"""
+    docs = of_kind(documents, "ServiceMonitor") + of_kind(documents, "PrometheusRule")
+    if not docs:
+        raise Fail("no ServiceMonitor or PrometheusRule in k8s/", "both, labelled release")
+    problems = [p for p in map(release_problem, docs) if p]
+    expect(not problems, "; ".join(problems), "metadata.labels.release: monitoring on each")
+
+
+def service_ports(documents) -> dict[str, dict]:
+    services = [d for d in of_kind(documents, "Service") if d.name == APP]
+    return {
+        str(p.get("name")): p for s in services for p in (s.data.get("spec") or {}).get("ports", [])
+    }
+
+
+def test_monitor_port(documents):
+    """Each ServiceMonitor endpoint names a port of the Service, by its name"""
+    doc = monitor_document(documents)
+    endpoints = (doc.data.get("spec") or {}).get("endpoints")
+    expect(
+        isinstance(endpoints, list) and endpoints,
+        f"{doc.where(['spec', 'endpoints'])}: endpoints: {endpoints!r}",
+        'a list of endpoints, each item starting with "- "',
+    )
+    ports = service_ports(documents)
+    soft = Soft()
+    for index, endpoint in enumerate(endpoints):
+        port = endpoint.get("port") if isinstance(endpoint, dict) else None
+        where = doc.where(["spec", "endpoints", index])
+        soft.check(
+            port in ports,
+            f"{where}: port: {port!r}"
+            + (" (a number: the operator matches it against port names)" if _numeric(port) else ""),
+            f"the name of a Service port: {', '.join(ports) or 'the Service has no named port'}",
+        )
+        soft.check(
+            "targetPort" not in (endpoint or {}),
+            f"{where}: targetPort is set (deprecated)",
+            "port: <the Service port's name> only",
+        )
+    soft.raise_if_any()
+
+
+def _numeric(value) -> bool:
+    return isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+
+
+def test_monitor_selects_service(documents):
+    """The ServiceMonitor's selector matches the Service's labels"""
+    doc = monitor_document(documents)
+    wanted = ((doc.data.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    services = [d for d in of_kind(documents, "Service") if d.name == APP]
+    labels = ((services[0].data.get("metadata") or {}).get("labels") or {}) if services else {}
+    expect(
+        wanted and all(labels.get(k) == v for k, v in wanted.items()),
+        f"{doc.where(['spec', 'selector'])}: matchLabels {wanted or '{}'}",
+        f"labels the Service {APP} carries, e.g. app.kubernetes.io/name: {APP}",
+    )
+
+
+@pytest.fixture(scope="session")
+def rules(documents) -> list[tuple[str, dict]]:
+    """(file:line, rule) for every rule of every PrometheusRule."""
+    found = []
+    for doc in of_kind(documents, "PrometheusRule"):
+        groups = (doc.data.get("spec") or {}).get("groups")
+        if not isinstance(groups, list):
+            raise Fail(f"{doc.where(['spec', 'groups'])}: groups: {groups!r}", "a list of groups")
+        for g, group in enumerate(groups):
+            entries = (group or {}).get("rules")
+            if not isinstance(entries, list):
+                where = doc.where(["spec", "groups", g, "rules"])
+                raise Fail(f"{where}: rules: {entries!r}", 'a list, each rule starting with "- "')
+            for r, rule in enumerate(entries):
+                found.append((doc.where(["spec", "groups", g, "rules", r]), rule or {}))
+    return found
+
+
+def test_alert_rules(rules):
+    """Alert rules parse, and alert on the error rate and on latency (histogram_quantile)"""
+    if not rules:
+        raise Fail("no PrometheusRule with rules in k8s/", "k8s/prometheusrule.yaml")
+    soft = Soft()
+    error_alert = latency_alert = False
+    for where, rule in rules:
+        try:
+            tree = promql.parse(str(rule.get("expr", "")))
+        except ValueError as exc:
+            soft.check(False, f"{where}: expr does not parse: {exc}", "valid PromQL")
+            continue
+        if "alert" not in rule:
+            continue
+        names, text = promql.metric_names(tree), str(rule["expr"])
+        error_alert |= "http_requests_total" in names and "5xx" in text
+        latency_alert |= bool(promql.quantiles_of(tree, "http_request_duration_seconds_bucket"))
+        averaged = promql.averaged_histograms(tree)
+        soft.check(not averaged, f"{where}: averages {', '.join(sorted(averaged))}",
+                   "histogram_quantile over the _bucket series")  # fmt: skip
+    soft.check(error_alert, "no alert on the share of 5xx responses",
+               'an alert on rate(http_requests_total{status="5xx"}) / all requests')  # fmt: skip
+    soft.check(
+        latency_alert,
+        "no alert on a latency quantile",
+        "an alert on histogram_quantile(0.99, ...http_request_duration_seconds_bucket...)",
+    )
+    soft.raise_if_any()
+
+
+@pytest.fixture(scope="session")
+def dashboard(lab_dir) -> dict:
+    path = lab_dir / DASHBOARD
+    if not path.is_file():
+        raise Fail(f"{DASHBOARD} is missing", "the dashboard file in grafana/")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise Fail(f"{DASHBOARD}:{exc.lineno}: not valid JSON ({exc.msg})", "valid JSON") from None
+
+
+def panels(board: dict) -> list[dict]:
+    found = []
+    for panel in board.get("panels") or []:
+        found.append(panel)
+        found.extend(panel.get("panels") or [])  # panels inside collapsed rows
+    return [p for p in found if p.get("targets")]
+
+
+def test_dashboard_valid(dashboard):
+    """The dashboard JSON matches the schema, and every panel query parses"""
+    import jsonschema
+
+    schema = json.loads((REPO / "grafana" / "dashboard.schema.json").read_text())
+    soft = Soft()
+    for error in sorted(jsonschema.Draft202012Validator(schema).iter_errors(dashboard), key=str):
+        field = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        soft.check(False, f"{DASHBOARD} {field}: {error.message[:140]}", "the schema's shape")
+    for panel in panels(dashboard):
+        for target in panel.get("targets", []):
+            try:
+                promql.parse(promql.substitute(str(target.get("expr", "")), "workshop"))
+            except ValueError as exc:
+                soft.check(False, f"panel '{panel.get('title')}': {exc}", "valid PromQL")
+    soft.raise_if_any()
+
+
+def panel_trees(board: dict) -> list[tuple[str, object]]:
+    trees = []
+    for panel in panels(board):
+        for target in panel["targets"]:
+            try:
+                expr = promql.substitute(str(target.get("expr", "")), "workshop")
+                trees.append((str(panel.get("title")), promql.parse(expr)))
+            except ValueError:
+                continue  # reported by test_dashboard_valid
+    return trees
+
+
+def test_dashboard_panels(dashboard):
+    """Panels for rate, latency, status classes, predictions, replicas, CPU and memory"""
+    trees = panel_trees(dashboard)
+    read = set().union(*(promql.metric_names(t) for _, t in trees)) if trees else set()
+    missing = [what for what, series in PANEL_SERIES.items() if not series & read]
+    by_status = any(
+        "http_requests_total" in promql.metric_names(t) and "status" in str(t) for _, t in trees
+    )
+    soft = Soft()
+    soft.check(not missing, f"no panel for: {', '.join(missing)}", "one panel for each")
+    soft.check(by_status, "no panel splits requests by status", "sum by (status) (rate(...))")
+    soft.raise_if_any()
+
+
+def test_latency_quantiles(dashboard):
+    """Latency is read with histogram_quantile (p50, p95, p99), never averaged"""
+    trees = panel_trees(dashboard)
+    found = set().union(
+        *(promql.quantiles_of(t, "http_request_duration_seconds_bucket") for _, t in trees)
+    ) if trees else set()  # fmt: skip
+    averaged = [f"panel '{title}' averages {', '.join(sorted(promql.averaged_histograms(t)))}"
+                for title, t in trees if promql.averaged_histograms(t)]  # fmt: skip
+    soft = Soft()
+    soft.check(
+        {0.5, 0.95, 0.99} <= found,
+        f"quantiles {sorted(found) or 'none'}",
+        "histogram_quantile at 0.5, 0.95 and 0.99 over http_request_duration_seconds_bucket",
+    )
+    soft.check(not averaged, "; ".join(averaged), "no avg over histogram series")
+    soft.raise_if_any()
+
+
+# -- live: the service's /metrics ----------------------------------------------------
+def test_cluster_reachable(cluster):
+    """The cluster of your kube context answers"""
+
+
+def test_deployment_available(deployment):
+    """The Deployment is Available"""
+    if deployment.error:
+        raise Fail(deployment.error, "the Deployment from lab 06", detail=deployment.diagnostics)
+
+
+@pytest.fixture(scope="session")
+def service(cluster, deployment):
+    if deployment.error:
+        raise Needs("an available Deployment")
+    state = service_of(cluster, deployment)
+    if state.error:
+        raise Needs(f"the Service ({state.error})")
+    return state
+
+
+@pytest.fixture(scope="session")
+def client(cluster, service, deployment):
+    """An HTTP client to the Service through a port-forward, with the API key."""
+    key = read_secret_value(cluster, deployment).value
+    headers = {"X-API-Key": key} if key else {}
+    target = f"svc/{service.name}"
+    with (
+        kube.port_forward(cluster, service.namespace, target, service.port) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10, headers=headers) as http,
+    ):
+        yield http
+
+
+def send_traffic(http: httpx.Client, rounds: int) -> None:
+    """Predictions, a batch and an invalid request: every panel gets something to show."""
+    for i in range(rounds):
+        http.post("/predict", json={**PATIENT, "bmi": PATIENT["bmi"] + i * 0.001})
+        if i % 5 == 0:
+            http.post("/predict/batch", json={"rows": [PATIENT, PATIENT]})
+            http.post("/predict", json={**PATIENT, "bmi": "heavy"})  # a 422, on purpose
+
+
+@pytest.fixture(scope="session")
+def exposition(client) -> dict:
+    send_traffic(client, 10)
+    response = client.get("/metrics")
+    if response.status_code != 200:
+        return {"error": f"GET /metrics answered {response.status_code}"}
+    try:
+        families = list(text_string_to_metric_families(response.text))
+    except ValueError as exc:
+        return {"error": f"/metrics is not the Prometheus text format ({exc})"}
+    return {"families": {f.name: f for f in families}}
+
+
+def test_metrics_exposed(exposition):
+    """GET /metrics serves the HTTP, inference, prediction and model-info series"""
+    if "error" in exposition:
+        raise Fail(exposition["error"], "200 with the Prometheus text format from GET /metrics")
+    families = exposition["families"]
+    missing = [name for name in EXPECTED_FAMILIES if name not in families]
+    expect(not missing, f"missing: {', '.join(missing)}", ", ".join(EXPECTED_FAMILIES))
+    info = [s for s in families["diabetes_model_info"].samples if s.name == "diabetes_model_info"]
+    expect(
+        info and {"name", "version"} <= set(info[0].labels),
+        f"diabetes_model_info labels {info[0].labels if info else 'none'}",
+        "labels name and version",
+    )
+    ui.progress(f"{len(families)} metric families on /metrics")
+
+
+def test_metric_naming(exposition):
+    """Counters end in _total, durations are in seconds, label values stay bounded"""
+    if "error" in exposition:
+        raise Needs("/metrics")
+    soft = Soft()
+    for name, family in exposition["families"].items():
+        wanted = EXPECTED_FAMILIES.get(name)
+        if wanted and family.type != wanted:
+            hint = (
+                f"a Counter, exposed as {name}_total"
+                if wanted == "counter"
+                else f"a {wanted.capitalize()}"
+            )
+            soft.check(False, f"{name} is a {family.type}", hint)
+        if family.type in ("gauge", "untyped") and re.search(r"_(total|count)$", name):
+            soft.check(False, f"{name} is a {family.type}", "a name ending in _total is a counter")
+        if re.search(r"_(ms|milliseconds|millis)(_|$)", name):
+            soft.check(False, f"{name} is in milliseconds", "durations in _seconds")
+        for label in {k for s in family.samples for k in s.labels} - {"le", "quantile"}:
+            values = {s.labels[label] for s in family.samples if label in s.labels}
+            soft.check(
+                len(values) <= LABEL_VALUES_BOUND and label not in ("request_id", "id", "path"),
+                f"{name}{{{label}}} has {len(values)} values",
+                f"bounded label values (≤ {LABEL_VALUES_BOUND}): route templates, status classes",
+            )
+    soft.raise_if_any()
+
+
+# -- live: Prometheus --------------------------------------------------------------
+@pytest.fixture(scope="session")
+def prometheus(cluster):
+    try:
+        with promql.reach(cluster) as found:
+            found.targets()
+            ui.progress(f"Prometheus at {found.where}")
+            yield found
+    except promql.QueryError as exc:
+        yield exc
+
+
+def ready_prometheus(prometheus):
+    if isinstance(prometheus, Exception):
+        raise Needs(f"Prometheus ({prometheus})")
+    return prometheus
+
+
+def app_targets(prom, namespace: str) -> list[dict]:
+    return [
+        t
+        for t in prom.targets()
+        if t["labels"].get("namespace") == namespace and t["labels"].get("job") == APP
+    ]
+
+
+def test_targets_up(prometheus, deployment):
+    """Prometheus scrapes every ready pod of the service, and each target is up"""
+    if isinstance(prometheus, Exception):
+        raise Fail(str(prometheus), "a Prometheus that scrapes the cluster (make monitoring-up)")
+    if deployment.error:
+        raise Needs("an available Deployment")
+    namespace, pods = deployment.namespace, max(deployment.ready, 1)
+
+    def all_up():
+        found = app_targets(prometheus, namespace)
+        up = [t for t in found if t["health"] == "up"]
+        return found if len(up) >= pods else None
+
+    if kube.wait(f"{pods} targets up in Prometheus", TARGETS_SECONDS, all_up, interval=3):
+        return
+    found = app_targets(prometheus, namespace)
+    if not found:
+        raise Fail(
+            f"Prometheus has no target with job={APP} in namespace {namespace}",
+            f"{pods} targets, one per ready pod",
+            detail="Prometheus ignores a ServiceMonitor without the release label,"
+            " and finds no endpoint when its port names no Service port",
+        )
+    down = [f"{t['labels'].get('pod')}: {t['health']} {t.get('lastError', '')}" for t in found]
+    raise Fail(f"{len(found)} targets: " + "; ".join(down), f"{pods} targets, all up")
+
+
+def test_rules_loaded(prometheus, rules):
+    """Prometheus has loaded the alert rules, and evaluates them without errors"""
+    prom = ready_prometheus(prometheus)
+    wanted = {r["alert"] for _, r in rules if "alert" in r}
+    if not wanted:
+        raise Needs("alert rules in k8s/prometheusrule.yaml")
+
+    def loaded():
+        rules_now = {r["name"]: r for r in prom.rules() if r["type"] == "alerting"}
+        return rules_now if wanted <= set(rules_now) else None
+
+    found = kube.wait("Prometheus to load the alert rules", 60, loaded, interval=3)
+    if found is None:
+        have = sorted(r["name"] for r in prom.rules() if r["type"] == "alerting")
+        raise Fail(f"loaded alerts: {', '.join(have) or 'none'}", ", ".join(sorted(wanted)))
+    broken = [f"{name}: {found[name].get('lastError')}" for name in wanted
+              if found[name].get("health") == "err"]  # fmt: skip
+    expect(not broken, "; ".join(broken), "every rule evaluates")
+
+
+@pytest.fixture(scope="session")
+def traffic(client):
+    """Steady light traffic while the live queries wait for two scrapes of it."""
+    stop = threading.Event()
+
+    def run():
+        while not stop.is_set():
+            try:
+                send_traffic(client, 5)
+            except httpx.HTTPError:
+                time.sleep(0.5)
+            stop.wait(0.5)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    yield
+    stop.set()
+    worker.join(15)
+
+
+def test_panels_return_data(prometheus, dashboard, deployment, traffic):
+    """After the checker's own traffic, every dashboard panel returns data"""
+    prom = ready_prometheus(prometheus)
+    if deployment.error:
+        raise Needs("an available Deployment")
+    queries = [
+        (str(p.get("title")), promql.substitute(str(t.get("expr", "")), deployment.namespace))
+        for p in panels(dashboard)
+        for t in p["targets"]
+    ]
+    results: dict[str, list] = {}
+
+    def every_panel_has_data():
+        for title, expr in queries:
+            try:
+                results.setdefault(title, [])
+                if prom.query(expr):
+                    results[title].append(expr)
+            except promql.QueryError as exc:
+                results[title] = [f"error: {exc}"]
+        return all(v and not v[0].startswith("error") for v in results.values()) or None
+
+    kube.wait("every panel to return data", DATA_SECONDS, every_panel_has_data, interval=5)
+    empty = [title for title, found in results.items() if not found]
+    errors = [f"'{title}': {found[0]}" for title, found in results.items()
+              if found and found[0].startswith("error")]  # fmt: skip
+    soft = Soft()
+    soft.check(not errors, "; ".join(errors), "queries Prometheus accepts")
+    soft.check(not empty, "no data: " + ", ".join(f"'{t}'" for t in empty),
+               "every panel shows data: check each query's metric names in /metrics")  # fmt: skip
+    soft.raise_if_any()
+    ui.progress(f"{len(results)} panels, {len(queries)} queries, all with data")
+
+
+# -- live: Grafana (kube-prometheus-stack on kind only) ------------------------------
+def test_grafana_dashboard(cluster, dashboard):
+    """Grafana lists the dashboard, and its Prometheus data source answers"""
+    namespace, release = pins()["MONITORING_NAMESPACE"], pins()["MONITORING_RELEASE"]
+    selector = f"app.kubernetes.io/name=grafana,app.kubernetes.io/instance={release}"
+    services = cluster.core.list_namespaced_service(namespace, label_selector=selector).items
+    if not services:
+        raise NotRun(
+            f"no Grafana in namespace {namespace}: make monitoring-up installs it"
+            " (it needs the internet; the project's CI cluster has no Grafana)"
+        )
+    name = services[0].metadata.name
+    secret = cluster.core.read_namespaced_secret(name, namespace).data or {}
+    user, password = (
+        base64.b64decode(secret.get(k, "")).decode() for k in ("admin-user", "admin-password")
+    )
+    with (
+        kube.port_forward(cluster, namespace, f"svc/{name}", 80) as port,
+        httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", auth=(user, password), timeout=15
+        ) as grafana,
+    ):
+        uid = dashboard.get("uid")
+
+        def listed():
+            found = grafana.get("/api/search", params={"type": "dash-db"}).json()
+            return [d for d in found if d.get("uid") == uid] or None
+
+        found = kube.wait("Grafana's sidecar to load the dashboard", 60, listed, interval=3)
+        expect(found, f"no dashboard with uid {uid} in Grafana",
+               "the ConfigMap labelled grafana_dashboard: \"1\", applied")  # fmt: skip
+        sources = [s for s in grafana.get("/api/datasources").json() if s["type"] == "prometheus"]
+        expect(sources, "no Prometheus data source", "the chart's default data source")
+        health = grafana.get(f"/api/datasources/uid/{sources[0]['uid']}/health").json()
+        expect(health.get("status") == "OK", f"data source health: {health}", "status OK")

@@ -1,0 +1,314 @@
+"""Lab 08: the service's GitHub Actions workflow, linted, validated against the
+workflow schema, read for the pipeline's rules, and its lint and test commands
+run here."""
+
+import itertools
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from checker import ui
+from checker.outcomes import Fail, Soft, Stop, expect
+
+WORKFLOW = ".github/workflows/ci.yml"
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"#\s*v\d")
+# Tokens with a recognisable shape: GitHub (classic and fine-grained), AWS, Slack.
+TOKEN_SHAPES = re.compile(
+    r"\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,}|AKIA[0-9A-Z]{16}|xox[bp]-[\w-]{20,})"
+)
+SECRET_KEYS = {"password", "token", "api-key", "api_key", "secret", "access-key", "github-token"}
+TOOL_SECONDS = 120
+
+
+def bin_tool(name: str) -> str:
+    """A tool installed beside this Python (the course's .venv), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else name
+
+
+@pytest.fixture(scope="session")
+def workflow_path(lab_dir) -> Path:
+    return lab_dir / WORKFLOW
+
+
+@pytest.fixture(scope="session")
+def workflow(workflow_path) -> dict:
+    if not workflow_path.is_file():
+        raise Stop(f"{WORKFLOW} is missing", "create it: README → Step 1")
+    try:
+        data = yaml.safe_load(workflow_path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise Stop(f"{WORKFLOW}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
+        raise Stop(f"{WORKFLOW}: no jobs: mapping at the top level")
+    return data
+
+
+def test_workflow_valid(workflow):
+    """The workflow file exists and is valid YAML with jobs"""
+    ui.progress(f"jobs: {', '.join(workflow['jobs'])}")
+
+
+def run_tool(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=TOOL_SECONDS, cwd=cwd, check=False
+        )
+    except FileNotFoundError:
+        raise Stop(f"{command[0]} is not installed", "make setup installs it into .venv") from None
+
+
+def test_workflow_schema(workflow, workflow_path):
+    """The workflow matches GitHub's workflow schema"""
+    done = run_tool([bin_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+                     "--output-format", "text", str(workflow_path)])  # fmt: skip
+    if done.returncode == 0:
+        return
+    lines = [
+        line.strip()
+        for line in done.stdout.splitlines()
+        if line.strip().startswith(str(workflow_path))
+    ]
+    problems = [line.replace(str(workflow_path), WORKFLOW) for line in lines][:6]
+    raise Fail(
+        "; ".join(problems) or done.stdout.strip()[-300:],
+        'a valid workflow: each step is a list item starting with "- "',
+    )
+
+
+def test_actionlint(workflow, workflow_path):
+    """actionlint finds nothing"""
+    done = run_tool([bin_tool("actionlint"), "-no-color", "-oneline", str(workflow_path)])
+    problems = [line.replace(str(workflow_path), WORKFLOW) for line in done.stdout.splitlines()]
+    expect(done.returncode == 0, "; ".join(problems[:5]) or done.stderr.strip()[:300],
+           "no actionlint findings")  # fmt: skip
+
+
+# -- the pipeline's structure --------------------------------------------------------
+def steps(job: dict) -> list[dict]:
+    found = job.get("steps")
+    return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
+
+
+def job_text(job: dict) -> str:
+    return yaml.safe_dump(job, sort_keys=False)
+
+
+def runs(job: dict) -> list[str]:
+    return [str(s["run"]) for s in steps(job) if "run" in s]
+
+
+def uses(job: dict) -> list[str]:
+    return [str(s["uses"]) for s in steps(job) if "uses" in s]
+
+
+def find_job(workflow: dict, role: str) -> tuple[str, dict] | None:
+    """The job playing a role, found by what it does rather than by its name."""
+    jobs = {k: v for k, v in workflow["jobs"].items() if isinstance(v, dict)}
+    matchers = {
+        "test": lambda j: any("pytest" in r for r in runs(j)),
+        "build": lambda j: (
+            any("build-push-action" in u for u in uses(j))
+            or any(re.search(r"docker (buildx )?build", r) for r in runs(j))
+        ),
+        "e2e": lambda j: (
+            any("kind-action" in u for u in uses(j)) or any("kind create" in r for r in runs(j))
+        ),
+        "deploy": lambda j: "environment" in j,
+    }
+    for name, job in jobs.items():
+        if matchers[role](job):
+            return name, job
+    return None
+
+
+def needs_of(workflow: dict, name: str) -> set[str]:
+    """Every job that must finish before `name` (needs, followed transitively)."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        job = workflow["jobs"].get(todo.pop()) or {}
+        wanted = job.get("needs") or []
+        for need in [wanted] if isinstance(wanted, str) else wanted:
+            if need not in seen:
+                seen.add(need)
+                todo.append(need)
+    return seen
+
+
+def required_job(workflow: dict, role: str, what: str) -> tuple[str, dict]:
+    found = find_job(workflow, role)
+    if found is None:
+        raise Fail(f"no job that {what}", f"the {role} job: README → Step 1")
+    return found
+
+
+def test_jobs_ordered(workflow):
+    """Jobs run in order through needs: test, then build, then e2e, then deploy"""
+    order = [
+        ("test", "runs pytest"),
+        ("build", "builds the image"),
+        ("e2e", "creates a kind cluster"),
+        ("deploy", "deploys to an environment"),
+    ]
+    names = [required_job(workflow, role, what)[0] for role, what in order]
+    soft = Soft()
+    for earlier, later in itertools.pairwise(names):
+        soft.check(
+            earlier in needs_of(workflow, later),
+            f"job {later} does not wait for {earlier}",
+            f"{later}: needs: {earlier} (directly or through another job)",
+        )
+    soft.raise_if_any()
+
+
+SHA = re.compile(r"github\.sha|GITHUB_SHA|type=sha")
+
+
+def test_image_tag_sha(workflow):
+    """The image is tagged with the commit SHA, not only latest"""
+    _, job = required_job(workflow, "build", "builds the image")
+    text = job_text(job)
+    # Every ghcr.io reference that names a tag, and any tags: input of an action.
+    tagged = [ref for ref in re.findall(r"ghcr\.io/[^\s\"']+", text) if ":" in ref.split("/")[-1]]
+    tagged += [str(s["with"]["tags"]) for s in steps(job) if "tags" in (s.get("with") or {})]
+    expect(
+        tagged and all(SHA.search(ref) for ref in tagged),
+        f"tags: {', '.join(tagged)}" if tagged else "no image tag found in the build job",
+        "ghcr.io/<owner>/<repo>:${{ github.sha }}: every image traces back to one commit",
+    )
+
+
+def test_no_credentials(workflow, workflow_path):
+    """No credential is written in the file: tokens come from secrets or the run's token"""
+    soft = Soft()
+    for number, line in enumerate(workflow_path.read_text(encoding="utf-8").splitlines(), 1):
+        if TOKEN_SHAPES.search(line):
+            soft.check(
+                False, f"{WORKFLOW}:{number}: a token in the file", "${{ secrets.GITHUB_TOKEN }}"
+            )
+    for name, job in workflow["jobs"].items():
+        for step in steps(job if isinstance(job, dict) else {}):
+            for key, value in (step.get("with") or {}).items():
+                literal = isinstance(value, str) and value and "${{" not in value
+                soft.check(
+                    not (key.lower() in SECRET_KEYS and literal),
+                    f"job {name}: with.{key} is written out",
+                    f"{key}: ${{{{ secrets.GITHUB_TOKEN }}}} (or another secret)",
+                )
+    soft.raise_if_any()
+
+
+def grants_write(permissions) -> bool:
+    if isinstance(permissions, str):
+        return permissions == "write-all"
+    return isinstance(permissions, dict) and "write" in permissions.values()
+
+
+def test_permissions_declared(workflow):
+    """Least privilege: read-only permissions at the top, writes only in the job that pushes"""
+    top = workflow.get("permissions")
+    soft = Soft()
+    soft.check(top is not None, "no top-level permissions:",
+               "permissions: {contents: read} at the top")  # fmt: skip
+    soft.check(not grants_write(top), f"top-level permissions: {top}", "only read at the top")
+    build = find_job(workflow, "build")
+    if build:
+        granted = build[1].get("permissions") or {}
+        soft.check(
+            isinstance(granted, dict) and granted.get("packages") == "write",
+            f"job {build[0]} permissions: {granted or 'none'}",
+            "packages: write on the job that pushes to ghcr.io",
+        )
+    soft.raise_if_any()
+
+
+def test_actions_pinned(workflow, workflow_path):
+    """Every action is pinned by a full commit SHA, with its version in a comment"""
+    soft = Soft()
+    for number, line in enumerate(workflow_path.read_text(encoding="utf-8").splitlines(), 1):
+        found = re.match(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", line)
+        if not found or found.group(1).startswith(("./", "docker://")):
+            continue
+        action = found.group(1).strip("'\"")
+        soft.check(
+            PINNED.match(action) and VERSION_COMMENT.search(line),
+            f"{WORKFLOW}:{number}: {action}",
+            "owner/action@<40-character commit SHA> # vX.Y.Z",
+        )
+    soft.raise_if_any()
+
+
+def test_e2e_runs_checker(workflow):
+    """The e2e job deploys to kind, runs the workshop's checker, and keeps logs on failure"""
+    name, job = required_job(workflow, "e2e", "creates a kind cluster")
+    commands = "\n".join(runs(job))
+    soft = Soft()
+    soft.check(
+        re.search(r"check-lab\s+(N=)?[4-9]", commands),
+        f"job {name} runs no make check-lab",
+        "make check-lab 5 as the acceptance test",
+    )
+    soft.check("kind load" in commands, f"job {name} does not load the image into kind",
+               "kind load docker-image")  # fmt: skip
+    on_failure = [s for s in steps(job) if "failure()" in str(s.get("if", ""))]
+    soft.check(
+        any("kind export logs" in str(s.get("run", "")) for s in on_failure)
+        and any("upload-artifact" in str(s.get("uses", "")) for s in on_failure),
+        "no logs kept when it fails",
+        "if: failure() steps: kind export logs, then actions/upload-artifact",
+    )
+    soft.raise_if_any()
+
+
+def test_deploy_guarded(workflow):
+    """Deploy waits for a protected environment, is off by default, and runs one at a time"""
+    name, job = required_job(workflow, "deploy", "deploys to an environment")
+    condition = str(job.get("if", ""))
+    soft = Soft()
+    soft.check(
+        "vars." in condition or condition.strip() in ("false", "${{ false }}"),
+        f"job {name} if: {condition or 'none'}",
+        "if: ... && vars.DEPLOY_ENABLED == 'true' (off until you switch it on)",
+    )
+    soft.check(workflow.get("concurrency"), "no top-level concurrency:",
+               "concurrency: {group: ci-${{ github.ref }}}")  # fmt: skip
+    soft.raise_if_any()
+
+
+# -- the workflow's own commands, run here -------------------------------------------
+def local_commands(job: dict) -> list[str]:
+    """The lint and test commands of a job that can run here with the course's tools."""
+    found = []
+    for script in runs(job):
+        for line in script.splitlines():
+            words = shlex.split(line.strip(), comments=True) if line.strip() else []
+            if words[:1] in (["ruff"], ["pytest"]) or words[:3] == ["python", "-m", "pytest"]:
+                found.append(line.strip())
+    return found
+
+
+def test_lint_and_tests_pass_here(workflow, lab_dir):
+    """The workflow's lint and test commands pass on this folder"""
+    _, job = required_job(workflow, "test", "runs pytest")
+    commands = local_commands(job)
+    expect(commands, "no ruff or pytest command in the test job", "ruff check ... and pytest")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    soft = Soft()
+    for command in commands:
+        ui.progress(f"running: {command}")
+        done = subprocess.run(command, shell=True, cwd=lab_dir, env=env, capture_output=True,
+                              text=True, timeout=300, check=False)  # fmt: skip
+        tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+        soft.check(done.returncode == 0, f"{command}: exit {done.returncode}: {' / '.join(tail)}",
+                   "exit 0")  # fmt: skip
+    soft.raise_if_any()
