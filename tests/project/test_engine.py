@@ -95,7 +95,9 @@ def clone(tmp_path):
     target = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(target)], check=True)
     # Carry over uncommitted work so the clone is the tree under test.
-    diff = subprocess.run(["git", "diff", "--binary", "HEAD"], cwd=REPO, capture_output=True, check=True)
+    diff = subprocess.run(
+        ["git", "diff", "--binary", "HEAD"], cwd=REPO, capture_output=True, check=True
+    )
     if diff.stdout:
         subprocess.run(["git", "apply", "--allow-empty"], cwd=target, input=diff.stdout, check=True)
     return target

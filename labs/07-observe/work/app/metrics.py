@@ -16,9 +16,10 @@ class ServiceMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         # TODO(lab07): README → Step 2. Create, in `registry`:
-        #   - a Histogram diabetes_inference_seconds, labelled by handler (the route: /predict or /predict/batch);
+        #   - a Histogram diabetes_inference_seconds, labelled by handler (the route:
+        #     /predict or /predict/batch);
         #   - a Histogram diabetes_prediction_value, buckets every 25 from 25 to 375;
-        #   - a Counter diabetes_predicted_rows, labelled by handler (the route: /predict or /predict/batch);
+        #   - a Counter diabetes_predicted_rows, labelled by handler;
         #   - an Info diabetes_model (exposed as diabetes_model_info).
         self.registry = registry
 
