@@ -143,7 +143,13 @@ lint:
 clean:
 	rm -rf $(VENV) .tools .workshop/results
 
-.PHONY: bench  ## benchmarks, measured side by side in one run (needs Docker)
+.PHONY: bench  ## benchmarks side by side in one run: serving (wrk; BENCH_PEER=1 adds MLServer), then lab 03's image (Docker)
 bench:
 	@$(BOOTSTRAP)
+	@$(VENV)/bin/python scripts/bench/serving.py
 	@$(VENV)/bin/python scripts/bench/lab03_image.py
+
+.PHONY: bench-serving  ## only the serving benchmark (BENCH_PEER=1 adds MLServer)
+bench-serving:
+	@$(BOOTSTRAP)
+	@$(VENV)/bin/python scripts/bench/serving.py

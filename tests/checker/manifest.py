@@ -29,6 +29,9 @@ class Lab:
     # Files this lab hands over complete (new, or changed since the previous
     # solution) that the learner reads but does not edit.
     provided: tuple[str, ...] = ()
+    # The lab whose solution this starter carries (the previous one, unless a
+    # bonus lab starts from an earlier service).
+    builds_on: int | None = None
     checks: dict[str, CheckInfo] = field(default_factory=dict)
 
     @property
@@ -82,6 +85,7 @@ def load(path: Path = MANIFEST) -> list[Lab]:
                 tree=entry.get("tree", ""),
                 edits=tuple(entry.get("edits", ())),
                 provided=tuple(entry.get("provided", ())),
+                builds_on=entry.get("builds_on", entry["number"] - 1),
                 checks=checks,
             )
         )
@@ -92,7 +96,7 @@ def find(number: int | str) -> Lab:
     try:
         wanted = int(str(number).strip())
     except ValueError:
-        raise ManifestError(f"'{number}' is not a lab number (try 0 to 8)") from None
+        raise ManifestError(f"'{number}' is not a lab number (`make labs` lists them)") from None
     for lab in load():
         if lab.number == wanted:
             return lab

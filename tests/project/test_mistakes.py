@@ -376,6 +376,31 @@ CATALOGUE += [
         "actions/checkout@v5",
         "actions_pinned",
     ),
+    # Lab 09 (bonus): measured side by side with the guide's design.
+    Mistake(
+        9,
+        "features-out-of-order",
+        "app/model.py",
+        "[[row[name] for name in names] for row in rows]",
+        "[[row[name] for name in reversed(names)] for row in rows]",
+        "predictions_equal",
+    ),
+    Mistake(
+        9,
+        "half-precision",
+        "app/model.py",
+        "dtype=np.float32)",
+        "dtype=np.float16)",
+        "predictions_equal",
+    ),
+    Mistake(
+        9,
+        "scikit-learn-still-serves",
+        "app/model.py",
+        "return self.compiled.predict(matrix).tolist()",
+        "return [float(v) for v in self.estimator.predict(matrix)]",
+        "throughput",
+    ),
     Mistake(
         8,
         "no-permissions",
