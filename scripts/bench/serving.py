@@ -25,14 +25,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
-from checker.serving import Result, ServingError, load, server  # noqa: E402
+from checker.serving import PATIENT, UVICORN, Result, ServingError, load, server  # noqa: E402
 
-PYTHON = sys.executable
 SERVERS = REPO / "scripts" / "bench" / "servers"
-PATIENT = {"age": 0.0381, "sex": 0.0507, "bmi": 0.0617, "bp": 0.0219, "s1": -0.0442,
-           "s2": -0.0348, "s3": -0.0434, "s4": -0.0026, "s5": 0.0199, "s6": -0.0176}  # fmt: skip
 BODY = json.dumps(PATIENT)
-UVICORN = [PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--no-access-log"]
 PEER_VERSION = "1.7.1"
 PEER_HOME = REPO / ".tools" / f"mlserver-{PEER_VERSION}"
 

@@ -21,6 +21,12 @@ from pathlib import Path
 
 import httpx
 
+# One patient of the diabetes data set: the request every measurement sends.
+PATIENT = {"age": 0.0381, "sex": 0.0507, "bmi": 0.0617, "bp": 0.0219, "s1": -0.0442,
+           "s2": -0.0348, "s3": -0.0434, "s4": -0.0026, "s5": 0.0199, "s6": -0.0176}  # fmt: skip
+# One uvicorn worker with this Python; {port} is filled in by server().
+UVICORN = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}",
+           "--no-access-log"]  # fmt: skip
 # On Linux the server gets core 0 and wrk core 1, so they never share a core;
 # elsewhere (macOS has no taskset) both float.
 SERVER_CPU, LOAD_CPU = "0", "1"

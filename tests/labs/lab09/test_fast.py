@@ -3,7 +3,6 @@ guide's design on this machine: same predictions, five times the throughput,
 no worse tail latency."""
 
 import json
-import sys
 
 import httpx
 import pytest
@@ -17,8 +16,6 @@ MEASURE_SECONDS = 8
 SPEEDUP = 5.0
 RELATIVE_TOLERANCE = 1e-4
 PATIENTS = 100
-UVICORN = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}",
-           "--no-access-log"]  # fmt: skip
 # Both services log warnings only: the comparison is about serving, not logging.
 QUIET = {"LOG_LEVEL": "WARNING"}
 BASELINE = REPO / "scripts" / "bench" / "servers"
@@ -39,7 +36,9 @@ def reference(lab_dir):
 @pytest.fixture(scope="session")
 def service(lab_dir):
     try:
-        with serving.server([*UVICORN, "app.main:app"], lab_dir, "/readyz", env=QUIET) as url:
+        with serving.server(
+            [*serving.UVICORN, "app.main:app"], lab_dir, "/readyz", env=QUIET
+        ) as url:
             yield url
     except serving.ServingError as exc:
         yield exc
@@ -95,13 +94,10 @@ def measured(service, lab_dir):
         serving.wrk_path()
     except serving.ServingError:
         raise Needs("wrk") from None
-    body = json.dumps(
-        {"age": 0.0381, "sex": 0.0507, "bmi": 0.0617, "bp": 0.0219, "s1": -0.0442,
-         "s2": -0.0348, "s3": -0.0434, "s4": -0.0026, "s5": 0.0199, "s6": -0.0176}
-    )  # fmt: skip
+    body = json.dumps(serving.PATIENT)
     results = {}
     ui.progress(f"the guide's design: {CONNECTIONS} connections for {MEASURE_SECONDS} s")
-    baseline = [*UVICORN, "--app-dir", str(BASELINE), "naive:app"]
+    baseline = [*serving.UVICORN, "--app-dir", str(BASELINE), "naive:app"]
     with serving.server(baseline, lab_dir, "/health", env=QUIET) as base_url:
         serving.load(base_url + "/predict", body, 4, 1)
         results["baseline"] = serving.load(
