@@ -71,6 +71,10 @@ progress:
 labs:
 	@PYTHONPATH=tests python3 -m checker labs
 
+.PHONY: labs-sync  ## rewrite every carried lab file from its owner, and the README's course map
+labs-sync:
+	@scripts/labs-sync.sh
+
 .PHONY: notebook  ## open Jupyter on the lab 01 notebook
 notebook:
 	@$(BOOTSTRAP) notebook

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from checker import procs, ui
-from checker.manifest import REPO
+from checker.course import REPO
 from checker.outcomes import Stop
 
 T = TypeVar("T")

@@ -3,7 +3,7 @@
 import shlex
 from functools import cache
 
-from checker.manifest import REPO
+from checker.course import REPO
 
 VERSIONS = REPO / "scripts" / "versions.env"
 

@@ -1,31 +1,16 @@
-"""The pytest plugin that turns a lab suite into one friendly line per check."""
+"""The pytest plugin: collects a lab suite's checks and classifies each outcome into
+the report (checker.report), printing each line as it comes (checker.writers)."""
 
-import json
 import time
 import traceback
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from checker import ui
-from checker.manifest import Lab
+from checker import writers
+from checker.course import Lab
 from checker.outcomes import Fail, Needs, NotRun, Stop, Unavailable
-
-
-@dataclass
-class Result:
-    id: str
-    title: str
-    status: str  # passed | failed | not-run
-    message: str = ""
-    found: str = ""
-    expected: str = ""
-    hint: str = ""
-    step: str = ""
-    duration_s: float = 0.0
-    blocks_exit: bool = False  # this outcome means "could not run" (exit 2)
+from checker.report import Report, Result
 
 
 def check_id(item: pytest.Item) -> str:
@@ -40,13 +25,13 @@ def check_title(item: pytest.Item) -> str:
 class Reporter:
     def __init__(self, lab: Lab, lab_dir: Path | None, verbose: bool) -> None:
         self.lab = lab
-        self.lab_dir = lab_dir
         self.verbose = verbose
-        self.results: dict[str, Result] = {}
+        self.report = Report(lab, lab_dir)
+        self.results = self.report.results
+        self.collect_errors = self.report.collect_errors
+        self.started = self.report.started
         self.order: list[pytest.Item] = []
         self.stop_reason = ""
-        self.collect_errors: list[str] = []
-        self.started = time.monotonic()
         self._item_started: dict[str, float] = {}
 
     # -- collection -------------------------------------------------------
@@ -113,26 +98,7 @@ class Reporter:
                 )
         if cid not in self.results:
             self.results[cid] = result
-            self._print(result)
-
-    def _print(self, r: Result) -> None:
-        timing = ui.paint(f"  ({r.duration_s:.2f} s)", "dim") if self.verbose else ""
-        if r.status == "passed":
-            ui.say(f"  {ui.paint(ui.PASS, 'green')} {r.title}{timing}")
-            return
-        if r.status == "not-run":
-            ui.say(f"  {ui.paint(ui.NOT_RUN, 'yellow')} {r.title}: not run: {r.message}{timing}")
-            return
-        ui.say(f"  {ui.paint(ui.FAIL, 'red')} {r.title}{timing}")
-        if r.message:
-            for line in r.message.splitlines():
-                ui.say(f"      {line}")
-        if r.found:
-            ui.say(f"      found:    {r.found}")
-        if r.expected:
-            ui.say(f"      expected: {r.expected}")
-        if r.hint:
-            ui.say(ui.paint(f"      hint: {r.hint} (README → {r.step})", "yellow"))
+            writers.print_result(result, self.verbose)
 
     # -- the end ----------------------------------------------------------
     def finish(self) -> int:
@@ -149,34 +115,14 @@ class Reporter:
                     blocks_exit=True,
                 )
                 self.results[cid] = r
-                self._print(r)
+                writers.print_result(r, self.verbose)
         return self.exit_code()
 
     def exit_code(self) -> int:
-        if self.collect_errors or not self.results:
-            return 2
-        if any(r.blocks_exit for r in self.results.values()):
-            return 2
-        if any(r.status == "failed" for r in self.results.values()):
-            return 1
-        return 0
+        return self.report.exit_code()
 
     def counts(self) -> dict[str, int]:
-        counts = {"passed": 0, "failed": 0, "not-run": 0}
-        for r in self.results.values():
-            counts[r.status] += 1
-        return counts
+        return self.report.counts()
 
     def write_json(self, path: Path, code: int) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "lab": self.lab.number,
-            "slug": self.lab.slug,
-            "lab_dir": str(self.lab_dir) if self.lab_dir else None,
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "exit_code": code,
-            "duration_s": round(time.monotonic() - self.started, 2),
-            "counts": self.counts(),
-            "checks": [asdict(r) for r in self.results.values()],
-        }
-        path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        writers.write_json(self.report, path, code)

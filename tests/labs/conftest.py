@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from checker import kube, manifests
-from checker.manifest import Lab, find
+from checker import k8s_yaml, kube
+from checker.course import Lab, find
 from checker.workload import DeploymentState, running_deployment
 
 
@@ -22,9 +22,9 @@ def lab_dir() -> Path:
 
 # Labs 04+: the manifests in k8s/, read and validated offline.
 @pytest.fixture(scope="session")
-def documents(lab_dir) -> tuple[list[manifests.Document], list[str]]:
-    docs, problems = manifests.read(lab_dir / "k8s")
-    return docs, problems + manifests.validate(docs)
+def documents(lab_dir) -> tuple[list[k8s_yaml.Document], list[str]]:
+    docs, problems = k8s_yaml.read(lab_dir / "k8s")
+    return docs, problems + k8s_yaml.validate(docs)
 
 
 # Labs 04+: the cluster of the current kube context (a Stop when it does not answer).

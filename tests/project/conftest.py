@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.manifest import REPO, Lab, load
+from checker.course import REPO, Lab, load
 
 READY = [lab for lab in load() if lab.ready]
 EDITABLE = [lab for lab in READY if lab.tree]

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from checker import kube
-from checker.manifest import REPO
+from checker.course import REPO
 from checker.outcomes import Stop
 
 pytestmark = [pytest.mark.full, pytest.mark.cluster]

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from checker.manifest import REPO, find
+from checker.course import REPO, find
 from checker.pins import pins
 from project.conftest import copy_tree, run_checker
 

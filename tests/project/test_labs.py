@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from checker.manifest import REPO
+from checker.course import REPO
 from project.conftest import OFFLINE, copy_tree, run_checker
 
 pytestmark = pytest.mark.full

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from checker.manifest import REPO, load
+from checker.course import REPO, load
 from project.conftest import EDITABLE, READY
 
 README_SECTIONS = ["Goal", "What you will learn", "Steps", "Files you edit", "Verify",

@@ -1,29 +1,85 @@
-"""Starters and solutions: TODO marks where the learner edits, and no drift elsewhere."""
+"""Starters and solutions: TODO marks where the learner edits, and every other file
+a copy of its one owner (make labs-sync)."""
 
-import filecmp
 import json
 import re
+import shutil
 import tomllib
 
 import pytest
 
-from checker.manifest import REPO
+from checker import trees
+from checker.course import REPO, find
 from project.conftest import EDITABLE
-
-IGNORED = {"__pycache__", ".pytest_cache", ".ruff_cache", "models"}
 
 
 def files(root):
-    return sorted(
-        p.relative_to(root).as_posix() for p in root.rglob("*")
-        if p.is_file() and not IGNORED & set(p.relative_to(root).parts[:-1])
-        and p.suffix != ".pyc"
-    )  # fmt: skip
+    return sorted(name for name in trees.files(root) if not name.startswith("models/"))
 
 
-@pytest.mark.parametrize("lab", EDITABLE, ids=lambda lab: lab.slug)
-def test_starter_and_solution_hold_the_same_paths(lab):
-    assert files(lab.tree_path) == files(lab.solution_path)
+def test_committed_trees_are_what_labs_sync_writes():
+    found = trees.differences()
+    assert not found, "\n".join(found)
+
+
+@pytest.fixture
+def two_labs(tmp_path):
+    """A repository of labs 02 and 03 only, in sync, to change and re-sync."""
+    labs = [find(2), find(3)]
+    for lab in labs:
+        for folder in (lab.tree, lab.solution):
+            shutil.copytree(REPO / folder, tmp_path / folder,
+                            ignore=shutil.ignore_patterns(*trees.SKIPPED_DIRS))  # fmt: skip
+    (tmp_path / "README.md").write_text(
+        "<!-- generated: course-map (make labs-sync) -->\n<!-- end: course-map -->\n"
+        "<!-- generated: diagram (make labs-sync) -->\n<!-- end: diagram -->\n"
+    )
+    trees.sync(tmp_path, labs)
+    assert trees.differences(tmp_path, labs) == []
+    return tmp_path, labs
+
+
+def test_a_change_to_a_copy_names_the_owner_and_the_command(two_labs):
+    repo, labs = two_labs
+    copy = repo / "labs/03-docker/work/app/middleware.py"
+    copy.write_text(copy.read_text() + "# edited in a copy\n")
+    found = trees.differences(repo, labs)
+    assert found == [
+        "labs/03-docker/work/app/middleware.py differs from its owner "
+        "solutions/02-serve/app/middleware.py: edit the owner, then run make labs-sync "
+        "(it rewrites every copy)"
+    ]
+
+
+def test_labs_sync_carries_an_owners_change_to_every_copy(two_labs):
+    repo, labs = two_labs
+    owner = repo / "solutions/02-serve/app/middleware.py"
+    owner.write_text(owner.read_text() + "# fixed once, in the owner\n")
+    changed, problems = trees.sync(repo, labs)
+    assert problems == []
+    assert sorted(changed) == [
+        "labs/02-serve/work/app/middleware.py",
+        "labs/03-docker/work/app/middleware.py",
+        "solutions/03-docker/app/middleware.py",
+    ]
+    for path in changed:
+        assert (repo / path).read_text() == owner.read_text()
+    assert trees.differences(repo, labs) == []
+
+
+def test_a_new_file_outside_the_manifest_is_named(two_labs):
+    repo, labs = two_labs
+    (repo / "solutions/03-docker/app/extra.py").write_text("x = 1\n")
+    found = trees.differences(repo, labs)
+    assert len(found) == 1 and "app/extra.py is new in lab 03" in found[0], found
+    assert "provided" in found[0]
+
+
+def test_the_model_is_carried_too(two_labs):
+    repo, labs = two_labs
+    (repo / "solutions/03-docker/models/model-card.json").write_text("{}\n")
+    found = trees.differences(repo, labs)
+    assert any("solutions/03-docker/models/model-card.json differs" in f for f in found), found
 
 
 @pytest.mark.parametrize("lab", EDITABLE, ids=lambda lab: lab.slug)
@@ -35,25 +91,6 @@ def test_todo_marks_are_exactly_in_the_files_you_edit(lab):
         f for f in files(lab.solution_path) if "TODO(lab" in (lab.solution_path / f).read_text()
     ]
     assert not in_solution, f"solution still has TODO marks in {in_solution}"
-
-
-@pytest.mark.parametrize("lab", EDITABLE, ids=lambda lab: lab.slug)
-def test_files_outside_the_lab_work_do_not_drift(lab):
-    """diff -r starter solution shows exactly the lab's work: everything else is identical."""
-    shared = [f for f in files(lab.tree_path) if f not in lab.edits]
-    _, mismatch, errors = filecmp.cmpfiles(lab.tree_path, lab.solution_path, shared, shallow=False)
-    assert not mismatch and not errors, f"drifted: {mismatch + errors}"
-
-
-def test_carried_over_model_is_identical_everywhere():
-    """Every lab from 02 on ships lab 01's artifact; one set of bytes, everywhere."""
-    copies = sorted(REPO.glob("labs/*/work/models/diabetes-rf.skops")) + sorted(
-        REPO.glob("solutions/*/models/diabetes-rf.skops")
-    )
-    copies = [p for p in copies if "01-train" not in p.parts]
-    assert len(copies) >= 2
-    first = copies[0].read_bytes()
-    assert all(p.read_bytes() == first for p in copies[1:])
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -77,26 +114,3 @@ def test_service_requirements_match_the_lock_file():
                 assert locked.get(name) == match.group(2), (
                     f"{req}: {line} vs lock {locked.get(name)}"
                 )
-
-
-def carried_over_pairs():
-    """(lab, previous lab) where lab's starter is the previous solution plus new files."""
-    by_number = {lab.number: lab for lab in EDITABLE}
-    for lab in EDITABLE:
-        previous = by_number.get(lab.builds_on)
-        if previous is not None and previous.tree != "notebooks":
-            yield lab, previous
-
-
-@pytest.mark.parametrize("lab,previous", list(carried_over_pairs()),
-                         ids=lambda lab: getattr(lab, "slug", ""))  # fmt: skip
-def test_starter_holds_the_previous_solution(lab, previous):
-    """A learner who failed lab N-1 can still do lab N: its work is already there."""
-    carried = [f for f in files(lab.tree_path) if f not in lab.edits + lab.provided]
-    previous_files = [f for f in files(previous.solution_path) if f not in lab.edits + lab.provided]
-    assert sorted(carried) == previous_files
-    _, mismatch, errors = filecmp.cmpfiles(previous.solution_path, lab.tree_path, carried,
-                                           shallow=False)  # fmt: skip
-    assert not mismatch and not errors, (
-        f"{lab.slug} starter drifted from {previous.slug}: {mismatch}"
-    )

@@ -1,12 +1,14 @@
 """The workshop's own GitHub workflows pass the same linters lab 08 asks of learners."""
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from checker.manifest import REPO
+from checker.course import REPO
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
@@ -40,3 +42,24 @@ def test_actions_are_pinned_by_sha(workflow):
             action = stripped.split()[1]
             ref = action.split("@")[-1]
             assert len(ref) == 40 and "# v" in line, f"{workflow.name}:{number}: {action}"
+
+
+def test_the_lab_matrix_comes_from_the_manifest():
+    """labs.yml runs one job per lab of labs.toml: adding a lab needs no edit there."""
+    import yaml
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "labs.yml").read_text())
+    jobs = workflow["jobs"]
+    assert jobs["lab"]["strategy"]["matrix"] == {
+        "include": "${{ fromJSON(needs.plan.outputs.labs) }}"
+    }
+    assert "plan" in jobs["lab"]["needs"]
+    steps = " ".join(step.get("run", "") for step in jobs["plan"]["steps"])
+    assert "python3 -m checker labs --json" in steps
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
+    done = subprocess.run([sys.executable, "-m", "checker", "labs", "--json"], cwd=REPO, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    from checker.course import load
+
+    ready = [lab for lab in load() if lab.ready]
+    assert [entry["lab"] for entry in json.loads(done.stdout)] == [lab.code for lab in ready]

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from checker import Fail, NotRun, Soft, Unavailable, expect, ui
-from checker.manifest import REPO
+from checker.course import REPO
 from checker.pins import pins
 
 GIB = 1024**3

@@ -6,8 +6,8 @@ import sys
 import httpx
 import pytest
 
-from checker import artifact, kube, manifests, ui
-from checker.manifest import REPO
+from checker import artifact, k8s_yaml, kube, ui
+from checker.course import REPO
 from checker.outcomes import Fail, Needs, Soft, expect
 from checker.procs import indent
 from checker.workload import (
@@ -35,7 +35,7 @@ SAMPLE = {
 # -- before the cluster: the files -----------------------------------------------
 def test_manifests_valid(documents):
     """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
-    manifests.require_valid(documents)
+    k8s_yaml.require_valid(documents)
 
 
 def test_recommended_labels(documents):

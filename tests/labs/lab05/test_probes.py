@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from checker import kube, manifests, ui
+from checker import k8s_yaml, kube, ui
 from checker.outcomes import Fail, Needs, Soft, expect
 from checker.procs import indent
 from checker.workload import (
@@ -29,7 +29,7 @@ STARTUP_BUDGET_SECONDS = 20
 
 def test_manifests_valid(documents):
     """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
-    manifests.require_valid(documents)
+    k8s_yaml.require_valid(documents)
 
 
 def test_cluster_reachable(cluster):

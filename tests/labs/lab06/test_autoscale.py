@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from checker import kube, manifests, ui
+from checker import k8s_yaml, kube, ui
 from checker.outcomes import Fail, Needs, Soft, expect
 from checker.workload import (
     APP_SELECTOR,
@@ -23,7 +23,7 @@ MAX_REPLICAS_BOUND = 10
 
 def test_manifests_valid(documents):
     """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
-    manifests.require_valid(documents)
+    k8s_yaml.require_valid(documents)
 
 
 def hpa_document(documents):

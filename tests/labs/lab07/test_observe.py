@@ -11,8 +11,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from checker import kube, manifests, promql, ui
-from checker.manifest import REPO
+from checker import k8s_yaml, kube, promql, ui
+from checker.course import REPO
 from checker.outcomes import Fail, Needs, NotRun, Soft, expect
 from checker.pins import pins
 from checker.workload import APP, read_secret_value, service_of
@@ -51,7 +51,7 @@ PATIENT = {
 # -- offline: the files ------------------------------------------------------------
 def test_manifests_valid(documents):
     """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
-    manifests.require_valid(documents)
+    k8s_yaml.require_valid(documents)
 
 
 def of_kind(documents, kind: str) -> list:

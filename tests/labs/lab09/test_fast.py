@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from checker import serving, ui
-from checker.manifest import REPO
+from checker.course import REPO
 from checker.outcomes import Fail, Needs, Soft, Stop, Unavailable, expect
 
 CONNECTIONS = 16

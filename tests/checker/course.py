@@ -14,6 +14,9 @@ class CheckInfo:
     id: str
     see: str
     hint: str
+    # Reads only the lab's files: a cluster lab's mistake it catches is judged
+    # without deploying.
+    offline: bool = False
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class Lab:
     minutes: int
     needs: tuple[str, ...]
     ready: bool
+    short: str = ""  # the diagram's label
+    summary: str = ""  # the course map's "what you learn"
     tree: str = ""
     edits: tuple[str, ...] = ()
     # Files this lab hands over complete (new, or changed since the previous
@@ -52,7 +57,12 @@ class Lab:
 
     @property
     def solution_path(self) -> Path | None:
-        return REPO / "solutions" / self.slug if self.tree else None
+        return REPO / self.solution if self.tree else None
+
+    @property
+    def solution(self) -> str:
+        """The solution's folder, relative to the repository."""
+        return f"solutions/{self.slug}" if self.tree else ""
 
     @property
     def suite(self) -> Path:
@@ -71,7 +81,7 @@ def load(path: Path = MANIFEST) -> list[Lab]:
     labs = []
     for entry in data.get("lab", []):
         checks = {
-            check_id: CheckInfo(check_id, info["see"], info["hint"])
+            check_id: CheckInfo(check_id, info["see"], info["hint"], info.get("offline", False))
             for check_id, info in entry.get("checks", {}).items()
         }
         labs.append(
@@ -80,6 +90,8 @@ def load(path: Path = MANIFEST) -> list[Lab]:
                 slug=entry["slug"],
                 title=entry["title"],
                 minutes=entry["minutes"],
+                short=entry.get("short", ""),
+                summary=entry.get("summary", ""),
                 needs=tuple(entry["needs"]),
                 ready=entry["ready"],
                 tree=entry.get("tree", ""),

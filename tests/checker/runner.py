@@ -1,0 +1,110 @@
+"""Runs one lab's checker suite under pytest with the report plugin, and says what next."""
+
+import os
+import time
+from pathlib import Path
+
+from checker import progress, ui
+from checker.course import REPO, Lab, load
+
+
+def resolve_lab_dir(lab: Lab, given: str | None) -> Path | None:
+    if not lab.tree:
+        return None
+    path = Path(given).expanduser() if given else lab.tree_path
+    return path if path.is_absolute() else (Path.cwd() / path).resolve()
+
+
+def display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def check(lab: Lab, given_dir: str | None, verbose: bool, json_path: str | None) -> int:
+    lab_dir = resolve_lab_dir(lab, given_dir)
+    ui.say(ui.paint(f"Lab {lab.code} · {lab.title}", "bold"))
+    if not lab.ready:
+        ui.say(f"  {ui.NOT_RUN} lab {lab.code} is not available yet in this version of the course")
+        return 2
+    if lab_dir is not None:
+        ui.say(ui.paint(f"  checking {display(lab_dir)}", "dim"))
+        if not lab_dir.is_dir():
+            ui.say(f"  {ui.FAIL} the folder {display(lab_dir)} does not exist")
+            ui.say(
+                "      hint: give LAB_DIR as a path to a lab folder, e.g. LAB_DIR=solutions/"
+                f"{lab.slug}"
+            )
+            return 2
+    ui.say()
+    return run_suite(lab, lab_dir, verbose=verbose, json_path=json_path)
+
+
+def run_suite(lab: Lab, lab_dir: Path | None, verbose: bool, json_path: str | None) -> int:
+    import pytest  # only here: `make help` must work without the venv
+
+    from checker import procs
+    from checker.plugin import Reporter
+
+    os.environ["WORKSHOP_LAB"] = str(lab.number)
+    os.environ["WORKSHOP_LAB_DIR"] = str(lab_dir or "")
+    reporter = Reporter(lab, lab_dir, verbose)
+    args = [
+        str(lab.suite), "-s", "-p", "no:terminal", "-p", "no:cacheprovider",
+        "-W", "ignore", "--rootdir", str(REPO), "-c", str(REPO / "pyproject.toml"),
+        "-o", "addopts=",
+    ]  # fmt: skip
+    with procs.cleanup_on_signals():
+        pytest_code = pytest.main(args, plugins=[reporter])
+    # pytest reports our own early stop (a missing precondition) as INTERRUPTED too.
+    if pytest_code == pytest.ExitCode.INTERRUPTED and not reporter.stop_reason:
+        ui.say("\n  interrupted: everything the checker started has been stopped")
+        return 130
+    code = reporter.finish()
+    if reporter.collect_errors:
+        ui.say(
+            f"  {ui.FAIL} the checker for lab {lab.code} could not load (a bug in the course,"
+            " not in your work): please tell your instructor"
+        )
+        if verbose:
+            ui.say("\n".join(reporter.collect_errors))
+    default = progress.STATE / "results" / f"lab{lab.code}-latest.json"
+    path = Path(json_path) if json_path else default
+    reporter.write_json(path, code)
+    counts = reporter.counts()
+    elapsed = time.monotonic() - reporter.started
+    ui.say()
+    ui.say(
+        f"Lab {lab.code}: {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['not-run']} not run in {elapsed:.1f} s · results in {display(path)}"
+    )
+    ui.say(next_step(lab, code, counts))
+    if lab_dir is None or lab_dir == lab.tree_path:
+        progress.record(lab, code)
+    return code
+
+
+def next_step(lab: Lab, code: int, counts: dict[str, int] | None = None) -> str:
+    if code == 0:
+        later = [other for other in load() if other.number > lab.number and other.ready]
+        tail = f" Next: lab {later[0].code}, labs/{later[0].slug}/README.md" if later else ""
+        return ui.paint("All checks passed." + tail, "green")
+    if code == 1:
+        return ui.paint(
+            f"Fix the ✗ lines above, then run make check-lab {lab.number} again "
+            f"(make watch {lab.number} re-runs it on every save).",
+            "red",
+        )
+    counts = counts or {}
+    if counts.get("failed", 0) == 0 and counts.get("not-run", 0):
+        # Everything that ran passed; the rest needs something this machine lacks.
+        return ui.paint(
+            f"Everything that could run passed; {counts['not-run']} check(s) could not run"
+            " here: the – lines above say what they need.",
+            "yellow",
+        )
+    return ui.paint(
+        "The checker could not run everything: fix the first problem above, then run it again.",
+        "yellow",
+    )

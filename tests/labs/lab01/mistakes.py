@@ -1,0 +1,70 @@
+"""Lab 01 (the notebook): seeded mistakes, each caught by its check (tests/project)."""
+
+from project.seeded import PRECONDITION, Mistake
+
+NB = "train.ipynb"
+
+MISTAKES = [
+    Mistake(
+        1,
+        "smart-quotes-in-notebook",
+        NB,
+        'MODEL_DIR = Path("models")',
+        "MODEL_DIR = Path(\u201cmodels\u201d)",
+        "notebook_runs",
+    ),
+    Mistake(
+        1,
+        "pickle-instead-of-skops",
+        NB,
+        "sio.dump(forest, artifact)",
+        "import pickle\nartifact.write_bytes(pickle.dumps(forest))",
+        "safe_load",
+    ),
+    Mistake(
+        1,
+        "trained-on-all-rows",
+        NB,
+        "forest.fit(X_train, y_train)",
+        "forest.fit(X, y)",
+        "training_split",
+    ),
+    Mistake(
+        1,
+        "features-sorted-in-card",
+        NB,
+        '"feature_names": list(X.columns)',
+        '"feature_names": sorted(X.columns)',
+        "feature_order",
+    ),
+    Mistake(
+        1,
+        "hash-of-nothing",
+        NB,
+        '"artifact_sha256": sha256_of(artifact)',
+        '"artifact_sha256": hashlib.sha256(b"").hexdigest()',
+        "artifact_hash",
+    ),
+    Mistake(
+        1,
+        "card-without-training-hash",
+        NB,
+        '"training_data_sha256": hashlib.sha256(training_bytes).hexdigest(),',
+        "",
+        "card_fields",
+    ),
+    Mistake(
+        1,
+        "a-stump-not-a-forest",
+        NB,
+        "n_estimators=100, min_samples_leaf=5",
+        "n_estimators=1, max_depth=1",
+        "beats_baseline",
+    ),
+]  # fmt: skip
+
+UNSEEDED = {
+    "notebook_valid": PRECONDITION,
+    "artifact_saved": "needs the notebook to run without writing the files: every run of the "
+    "starter shows it (test_starter_fails_with_hints)",
+}

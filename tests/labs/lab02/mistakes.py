@@ -1,0 +1,119 @@
+"""Lab 02 (the service): seeded mistakes, each caught by its check (tests/project)."""
+
+from project.seeded import PRECONDITION, Mistake
+
+MAIN, SCHEMAS = "app/main.py", "app/schemas.py"
+
+MISTAKES = [
+    Mistake(
+        2,
+        "smart-quotes-in-code",
+        MAIN,
+        'log = logging.getLogger("app")',
+        "log = logging.getLogger(\u2018app\u2019)",
+        "code_compiles",
+        exit_code=2,
+    ),
+    Mistake(
+        2,
+        "prediction-as-ndarray",
+        MAIN,
+        "[value] = model.predict([features.model_dump()])",
+        "import pandas as pd\n        value = model.estimator.predict("
+        "pd.DataFrame([features.model_dump()]))",
+        "predict_float",
+    ),
+    Mistake(
+        2,
+        "readiness-checks-nothing",
+        MAIN,
+        "if request.app.state.model is None:",
+        "if False:",
+        "readiness_semantics",
+    ),
+    Mistake(
+        2,
+        "model-loaded-per-request",
+        MAIN,
+        "        [value] = model.predict([features.model_dump()])",
+        "        settings = request.app.state.settings\n"
+        "        model = load_model(settings.model_path, settings.model_card_path)\n"
+        "        [value] = model.predict([features.model_dump()])",
+        "model_loaded_once",
+    ),
+    Mistake(
+        2,
+        "extra-fields-allowed",
+        SCHEMAS,
+        'extra="forbid", strict=True',
+        'extra="ignore", strict=True',
+        "bad_payloads",
+    ),
+    Mistake(
+        2,
+        "nan-allowed",
+        SCHEMAS,
+        "allow_inf_nan=False",
+        "allow_inf_nan=True",
+        "bad_payloads",
+        also=((", ge=-_BOUND, le=_BOUND)", ")"),),
+    ),
+    Mistake(2, "numeric-strings-coerced", SCHEMAS, "strict=True, ", "", "bad_payloads"),
+    Mistake(
+        2,
+        "default-422-handler-echoes-nan",
+        MAIN,
+        "    @app.exception_handler(RequestValidationError)",
+        "    @app.exception_handler(KeyError)",
+        "bad_payloads",
+    ),
+    Mistake(
+        2,
+        "no-body-limit",
+        MAIN,
+        "    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)\n",
+        "",
+        "body_size_limit",
+    ),
+    Mistake(2, "batch-bound-hard-coded", MAIN, "> settings.max_batch_rows:", "> 256:", "batch"),
+    Mistake(
+        2,
+        "crashes-without-model",
+        MAIN,
+        "    except ModelLoadError as exc:",
+        "    except KeyError as exc:",
+        "readiness_semantics",
+    ),
+    Mistake(
+        2,
+        "fields-undocumented",
+        SCHEMAS,
+        "Field(..., description=description, examples=[example], ge=-_BOUND, le=_BOUND)",
+        "Field(..., ge=-_BOUND, le=_BOUND)",
+        "openapi_documents_fields",
+    ),
+    Mistake(
+        2, "plain-text-logs", MAIN, "    configure_logging(settings.log_level)\n", "", "json_logs"
+    ),
+    Mistake(
+        2,
+        "paths-hard-coded",
+        MAIN,
+        "load_model(settings.model_path, settings.model_card_path)",
+        'load_model(Path("models/diabetes-rf.skops"), Path("models/model-card.json"))',
+        "settings_from_env",
+        also=(("import logging\n", "import logging\nfrom pathlib import Path\n"),),
+    ),
+    Mistake(2, "own-test-broken", "tests/test_main.py", '== "1.0.0"', '== "2.0.0"', "unit_tests"),
+]  # fmt: skip
+
+UNSEEDED = {
+    "server_starts": PRECONDITION,
+    "healthz": "the starter's ✗ (test_starter_fails_with_hints); a solution without it fails "
+    "server_starts' wait first",
+    "readyz": "the starter's ✗; readiness_semantics has the seeded mistakes of readiness",
+    "predict_matches_model": "its only realistic cause, a wrong feature order, also breaks "
+    "predict_float's types in the starter; test_starter_fails_with_hints shows it",
+    "docs_pages": "FastAPI serves them by default: only turning them off breaks it",
+    "model_card_endpoint": "the starter's ✗ (test_starter_fails_with_hints)",
+}

@@ -1,0 +1,65 @@
+"""Lab 08 (the pipeline): seeded mistakes, each caught by its check (tests/project)."""
+
+from project.seeded import WHOLE, Mistake
+
+WORKFLOW = ".github/workflows/ci.yml"
+# The source guide's style of workflow, pasted as is: steps that are not list
+# items, their keys indented under the name. Not even valid YAML.
+GUIDE_WORKFLOW = """name: Deploy the service
+
+on:
+  push:
+    branches:
+      main
+
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      name: Get the code
+        uses: actions/checkout@v3
+
+      name: Build the image
+        run: docker build -t diabetes:${{ github.sha }} .
+"""
+# A token with GitHub's classic shape, assembled here so that no scanner sees one.
+FAKE_TOKEN = "ghp_" + "Wk3x" * 9
+
+MISTAKES = [
+    Mistake(8, "deploy-without-environment", WORKFLOW,
+            "    environment:\n      name: production\n", "", "deploy_guarded"),
+    Mistake(8, "guide-workflow-pasted", WORKFLOW, WHOLE, GUIDE_WORKFLOW, "workflow_valid", 2),
+    Mistake(
+        8,
+        "hard-coded-token",
+        WORKFLOW,
+        "GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}",
+        f"GITHUB_TOKEN: {FAKE_TOKEN}",
+        "no_credentials",
+    ),
+    Mistake(8, "only-latest", WORKFLOW, ':${GITHUB_SHA}"', ':latest"', "image_tag_sha"),
+    Mistake(8, "deploy-without-needs", WORKFLOW, "    needs: [build, e2e]\n", "", "jobs_ordered"),
+    Mistake(
+        8,
+        "unpinned-actions",
+        WORKFLOW,
+        "actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0",
+        "actions/checkout@v5",
+        "actions_pinned",
+    ),
+    Mistake(
+        8,
+        "no-permissions",
+        WORKFLOW,
+        "\npermissions:\n  contents: read\n",
+        "\n",
+        "permissions_declared",
+    ),
+]  # fmt: skip
+
+UNSEEDED = {
+    "workflow_schema": "guide-workflow-pasted is refused earlier, as invalid YAML",
+    "actionlint": "the starter's ✗ (test_starter_fails_with_hints)",
+    "e2e_runs_checker": "the starter's ✗: its e2e job is a TODO",
+    "lint_and_tests_pass_here": "the starter's ✗: it runs the learner's own pytest",
+}
