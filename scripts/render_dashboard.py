@@ -32,12 +32,6 @@ def query_range(url: str, expr: str, start: float, end: float, step: int) -> lis
     return body["data"]["result"]
 
 
-def instant(url: str, expr: str) -> list:
-    return httpx.get(f"{url}/api/v1/query", params={"query": expr}, timeout=30).json()["data"][
-        "result"
-    ]
-
-
 def legend(template: str, labels: dict) -> str:
     text = template or "{{__name__}}"
     for key, value in labels.items():

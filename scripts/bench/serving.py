@@ -25,7 +25,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
-from checker.serving import PATIENT, UVICORN, Result, ServingError, load, server  # noqa: E402
+from checker.artifact import PATIENT  # noqa: E402
+from checker.serving import UVICORN, Result, ServingError, load, server  # noqa: E402
 
 SERVERS = REPO / "scripts" / "bench" / "servers"
 BODY = json.dumps(PATIENT)

@@ -1,4 +1,4 @@
-# Shared by scripts/cluster-{build,up,down,status}.sh: paths and helpers for the
+# Shared by scripts/testcluster/{build,up,down,status,env}.sh: paths and helpers for the
 # project's own single-node Kubernetes, built from source (CI and maintainers).
 # Learners use kind instead.
 # shellcheck shell=bash

@@ -6,7 +6,7 @@ would. A new connection per request: each one is routed afresh, so a pod that
 leaves the Service is noticed at once. Prints one JSON line of running totals
 per second, and a last one with "done": true.
 
-    python -c "$(cat inpod_load.py)" HOST PORT PATH KEY SECONDS WORKERS
+    python -c "$(cat inpod_load.py)" HOST PORT PATH KEY SECONDS WORKERS BODY
 """
 
 import http.client
@@ -15,24 +15,11 @@ import sys
 import threading
 import time
 
-PATIENT = {
-    "age": 0.0381,
-    "sex": 0.0507,
-    "bmi": 0.0617,
-    "bp": 0.0219,
-    "s1": -0.0442,
-    "s2": -0.0348,
-    "s3": -0.0434,
-    "s4": -0.0026,
-    "s5": 0.0199,
-    "s6": -0.0176,
-}
-
 
 def main() -> None:
     host, port, path, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     seconds, workers = float(sys.argv[5]), int(sys.argv[6])
-    body = json.dumps(PATIENT)
+    body = sys.argv[7]
     headers = {"Content-Type": "application/json", "Connection": "close"}
     if key != "-":
         headers["X-API-Key"] = key

@@ -30,6 +30,7 @@ CONNECT_TIMEOUT = 5
 class Cluster:
     api: object  # kubernetes.client.ApiClient
     context: str
+    version: str = ""  # the API server's gitVersion
 
     @property
     def core(self):
@@ -87,7 +88,7 @@ def connect() -> Cluster:
         reason = str(exc).splitlines()[0][:160]
         raise Stop(f"the cluster of context {context} does not answer ({reason})") from None
     ui.progress(f"context {context}, Kubernetes {version.git_version}")
-    return Cluster(api, context)
+    return Cluster(api, context, version.git_version)
 
 
 def kubectl() -> str:

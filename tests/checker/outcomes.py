@@ -1,8 +1,5 @@
 """How a check reports what it found. Standard library only."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 
 class Fail(AssertionError):
     """The learner's work does not meet the criterion (exit 1)."""
@@ -79,8 +76,3 @@ class Soft:
         found = "; ".join(f for f, _ in self.problems)
         expected = "; ".join(e for _, e in self.problems)
         raise Fail(f"{len(self.problems)} problems: {found}", expected)
-
-    @contextmanager
-    def collecting(self) -> Iterator["Soft"]:
-        yield self
-        self.raise_if_any()

@@ -60,7 +60,10 @@ class Server:
     def tail(self, lines: int = 12) -> str:
         return "\n".join(self.log_lines()[-lines:]) or "(no output)"
 
-    def wait_until_up(self, path: str = "/healthz", timeout: float = 45.0) -> None:
+    def wait_until_up(
+        self, path: str = "/healthz", timeout: float = 45.0, ready_status: int | None = None
+    ) -> None:
+        """Until path answers (below 500, or exactly ready_status); Stop with the log's tail."""
         deadline = time.monotonic() + timeout
         with ui.waiting(f"waiting for the server on port {self.port} to answer {path}", timeout):
             while time.monotonic() < deadline:
@@ -70,7 +73,8 @@ class Server:
                         detail="its last log lines:\n" + indent(self.tail()),
                     )
                 with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(self.url + path, timeout=1.0).status_code < 500:
+                    code = httpx.get(self.url + path, timeout=1.0).status_code
+                    if code == ready_status if ready_status else code < 500:
                         return
                 time.sleep(0.2)
         raise Stop(

@@ -66,16 +66,6 @@ def metric_names(tree) -> set[str]:
     return {n.name for n in nodes(tree) if type(n).__name__ == "VectorSelector" and n.name}
 
 
-def function_names(tree) -> set[str]:
-    found = set()
-    for n in nodes(tree):
-        if type(n).__name__ == "Call":
-            found.add(n.func.name)
-        elif type(n).__name__ == "AggregateExpr":
-            found.add(str(n.op))
-    return found
-
-
 def averaged_histograms(tree) -> set[str]:
     """Histogram series (_bucket, _sum, _count) fed to avg or avg_over_time.
 

@@ -8,22 +8,17 @@ Python worker can answer, so the server, not the tool, is what gets measured.
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from checker import procs
+from checker.outcomes import Stop
 
-# One patient of the diabetes data set: the request every measurement sends.
-PATIENT = {"age": 0.0381, "sex": 0.0507, "bmi": 0.0617, "bp": 0.0219, "s1": -0.0442,
-           "s2": -0.0348, "s3": -0.0434, "s4": -0.0026, "s5": 0.0199, "s6": -0.0176}  # fmt: skip
 # One uvicorn worker with this Python; {port} is filled in by server().
 UVICORN = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}",
            "--no-access-log"]  # fmt: skip
@@ -68,12 +63,6 @@ def pinned(command: list[str], cpu: str) -> list[str]:
     return command
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def server(
     command: list[str],
@@ -83,41 +72,20 @@ def server(
     seconds: float = 60,
     port: int | None = None,
 ) -> Iterator[str]:
-    """Starts a server command (with {port} in it) on the server core; yields its URL."""
-    port = port or free_port()
-    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
-    process = subprocess.Popen(
-        pinned([part.replace("{port}", str(port)) for part in command], SERVER_CPU),
-        cwd=cwd, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    """Starts a server command (with {port} in it) on the server core; yields its URL.
+    A procs.Server: stopped however the run ends, like every process the checker starts."""
+    port = port or procs.free_port()
+    command = pinned([part.replace("{port}", str(port)) for part in command], SERVER_CPU)
+    process = procs.Server(command, cwd, env or {}, port).start()
     try:
-        deadline = time.monotonic() + seconds
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                tail = log.read().decode(errors="replace").strip().splitlines()[-5:]
-                raise ServingError(
-                    f"the server exited with {process.returncode}: " + " / ".join(tail)
-                )
-            try:
-                if httpx.get(url + ready_path, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise ServingError(f"the server did not answer {ready_path} within {seconds:.0f} s")
-            time.sleep(0.2)
-        yield url
+        try:
+            process.wait_until_up(ready_path, seconds, ready_status=200)
+        except Stop as exc:
+            tail = " / ".join(process.log_lines()[-5:])
+            raise ServingError(f"{exc.message}: {tail}") from None
+        yield process.url
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+        process.stop(grace=10)
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}

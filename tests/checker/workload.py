@@ -11,8 +11,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checker import kube, procs
-from checker.outcomes import Stop
+from checker import artifact, kube, procs
+from checker.outcomes import Fail, Soft, Stop
 from checker.procs import indent
 
 APP = "diabetes-api"
@@ -145,6 +145,25 @@ def running_deployment(cluster) -> DeploymentState:
     return state
 
 
+def require_available(state: DeploymentState, min_replicas: int = 0) -> None:
+    """Fails unless the rollout settled with every replica ready and none restarting;
+    the events and last log lines of the pods involved come with the failure."""
+    if state.error:
+        raise Fail(state.error, "a Deployment labelled " + APP_SELECTOR, detail=state.diagnostics)
+    soft = Soft()
+    wanted = state.deployment.spec.replicas or 0
+    if min_replicas:
+        at_least = f"replicas: {min_replicas} or more"
+        soft.check(wanted >= min_replicas, f"replicas: {wanted}", at_least)
+    soft.check(state.ready >= wanted and state.ready > 0, f"{state.ready} of {wanted} pods ready",
+               "every replica ready")  # fmt: skip
+    soft.check(not state.restarts, f"restarts: {state.restarts}", "no container restarts")
+    if soft.problems and state.diagnostics:
+        found, expected = soft.problems[-1]
+        soft.problems[-1] = (found + "\n" + indent(state.diagnostics), expected)
+    soft.raise_if_any()
+
+
 @dataclass
 class ServiceState:
     namespace: str
@@ -269,7 +288,15 @@ def start_load(
     name = f"workshop-load-{secrets.token_hex(3)}"
     image = deployment.deployment.spec.template.spec.containers[0].image
     host = f"{service.name}.{service.namespace}.svc.cluster.local"
-    args = [host, str(service.number), "/predict", key or "-", str(seconds), str(workers)]
+    args = [
+        host,
+        str(service.number),
+        "/predict",
+        key or "-",
+        str(seconds),
+        str(workers),
+        json.dumps(artifact.PATIENT),
+    ]
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",

@@ -140,7 +140,7 @@ def test_code_compiles(lab_dir, sources):
 
 def test_server_starts(server):
     """uvicorn starts your app"""
-    assert server.alive()
+    expect(server.alive(), "the uvicorn process exited", "uvicorn running and answering")
 
 
 def test_healthz(http):

@@ -9,27 +9,13 @@ import pytest
 from checker import artifact, k8s_yaml, kube, ui
 from checker.course import REPO
 from checker.outcomes import Fail, Needs, Soft, expect
-from checker.procs import indent
 from checker.workload import (
-    APP_SELECTOR,
     LABELS,
     namespace,
     read_secret_value,
+    require_available,
     service_of,
 )
-
-SAMPLE = {
-    "age": 0.0381,
-    "sex": 0.0507,
-    "bmi": 0.0617,
-    "bp": 0.0219,
-    "s1": -0.0442,
-    "s2": -0.0348,
-    "s3": -0.0434,
-    "s4": -0.0026,
-    "s5": 0.0199,
-    "s6": -0.0176,
-}
 
 
 # -- before the cluster: the files -----------------------------------------------
@@ -75,6 +61,7 @@ def test_api_key_code(lab_dir):
 # -- the live cluster ---------------------------------------------------------------
 def test_cluster_reachable(cluster):
     """The cluster of your kube context answers"""
+    expect(cluster.version, "no version from the API server", "a Kubernetes version")
 
 
 def test_namespace_ready(cluster):
@@ -90,22 +77,7 @@ def test_namespace_ready(cluster):
 
 def test_deployment_available(cluster, deployment):
     """The Deployment is Available: 3 or more replicas, all ready, none restarting"""
-    state = deployment
-    if state.error:
-        raise Fail(state.error, "a Deployment labelled " + APP_SELECTOR, detail=state.diagnostics)
-    soft = Soft()
-    spec = state.deployment.spec
-    soft.check(spec.replicas >= 3, f"replicas: {spec.replicas}", "replicas: 3 or more")
-    soft.check(
-        state.ready >= spec.replicas,
-        f"{state.ready} of {spec.replicas} pods ready",
-        "every replica ready",
-    )
-    soft.check(not state.restarts, f"restarts: {state.restarts}", "no container restarts")
-    if soft.problems and state.diagnostics:
-        found, expected = soft.problems[-1]
-        soft.problems[-1] = (found + "\n" + indent(state.diagnostics), expected)
-    soft.raise_if_any()
+    require_available(deployment, min_replicas=3)
 
 
 def container(deployment):
@@ -184,11 +156,11 @@ def api_key(cluster, deployment):
 def test_prediction_through_service(api, api_key, lab_dir):
     """A prediction sent through the Service matches the model"""
     headers = {"X-API-Key": api_key.value} if api_key.value else {}
-    response = api.post("/predict", json=SAMPLE, headers=headers)
+    response = api.post("/predict", json=artifact.PATIENT, headers=headers)
     found = f"POST /predict → {response.status_code} {response.text[:120]}"
     expect(response.status_code == 200, found, "200 with a prediction")
     model = artifact.load(lab_dir / "models" / "diabetes-rf.skops")
-    [expected] = artifact.predict(model, [SAMPLE])
+    [expected] = artifact.predict(model, [artifact.PATIENT])
     got = response.json().get("prediction")
     expect(
         isinstance(got, float) and abs(got - expected) < 1e-6,
@@ -217,7 +189,9 @@ def test_config_from_configmap(cluster, deployment, api, api_key):
     expect(not missing, f"ConfigMap lacks {', '.join(missing)}", "LOG_LEVEL and MAX_BATCH_ROWS")
     limit = int(data["MAX_BATCH_ROWS"])
     headers = {"X-API-Key": api_key.value} if api_key.value else {}
-    response = api.post("/predict/batch", json={"rows": [SAMPLE] * (limit + 1)}, headers=headers)
+    response = api.post(
+        "/predict/batch", json={"rows": [artifact.PATIENT] * (limit + 1)}, headers=headers
+    )
     expect(
         response.status_code == 422 and f"limit is {limit}" in response.text,
         f"a batch of {limit + 1} rows → {response.status_code}",
@@ -230,11 +204,13 @@ def test_key_from_secret(deployment, api, api_key):
     if api_key.error:
         raise Fail(api_key.error, "API_KEY from valueFrom.secretKeyRef")
     soft = Soft()
-    missing = api.post("/predict", json=SAMPLE)
+    missing = api.post("/predict", json=artifact.PATIENT)
     soft.check(
         missing.status_code == 401, f"POST /predict without a key → {missing.status_code}", "401"
     )
-    wrong = api.post("/predict", json=SAMPLE, headers={"X-API-Key": "not-the-key-0123456789"})
+    wrong = api.post(
+        "/predict", json=artifact.PATIENT, headers={"X-API-Key": "not-the-key-0123456789"}
+    )
     soft.check(wrong.status_code == 401, f"with a wrong key → {wrong.status_code}", "401")
     health = api.get("/healthz")
     soft.check(

@@ -8,12 +8,12 @@ import httpx
 import pytest
 
 from checker import k8s_yaml, kube, ui
-from checker.outcomes import Fail, Needs, Soft, expect
-from checker.procs import indent
+from checker.outcomes import Needs, Soft, expect
 from checker.workload import (
     APP_SELECTOR,
     load_stats,
     read_secret_value,
+    require_available,
     service_of,
     settled,
     start_load,
@@ -34,25 +34,12 @@ def test_manifests_valid(documents):
 
 def test_cluster_reachable(cluster):
     """The cluster of your kube context answers"""
+    expect(cluster.version, "no version from the API server", "a Kubernetes version")
 
 
 def test_deployment_available(deployment):
     """The Deployment is Available: all replicas ready, none restarting"""
-    state = deployment
-    if state.error:
-        raise Fail(state.error, "a Deployment labelled " + APP_SELECTOR, detail=state.diagnostics)
-    soft = Soft()
-    spec = state.deployment.spec
-    soft.check(
-        state.ready >= spec.replicas,
-        f"{state.ready} of {spec.replicas} pods ready",
-        "every replica ready",
-    )
-    soft.check(not state.restarts, f"restarts: {state.restarts}", "no container restarts")
-    if soft.problems and state.diagnostics:
-        found, expected = soft.problems[-1]
-        soft.problems[-1] = (found + "\n" + indent(state.diagnostics), expected)
-    soft.raise_if_any()
+    require_available(deployment)
 
 
 def api_container(deployment):

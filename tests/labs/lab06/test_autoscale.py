@@ -69,6 +69,7 @@ def test_hpa_bounds(documents):
 
 def test_cluster_reachable(cluster):
     """The cluster of your kube context answers"""
+    expect(cluster.version, "no version from the API server", "a Kubernetes version")
 
 
 def pod_metrics(cluster, namespace: str) -> list:

@@ -12,10 +12,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from checker import k8s_yaml, kube, promql, ui
+from checker.artifact import PATIENT
 from checker.course import REPO
 from checker.outcomes import Fail, Needs, NotRun, Soft, expect
 from checker.pins import pins
-from checker.workload import APP, read_secret_value, service_of
+from checker.workload import APP, read_secret_value, require_available, service_of
 
 DASHBOARD = "grafana/diabetes-api.json"
 RELEASE_LABEL = ("release", "monitoring")
@@ -42,10 +43,6 @@ PANEL_SERIES = {
 LABEL_VALUES_BOUND = 30
 TARGETS_SECONDS = 60
 DATA_SECONDS = 60
-PATIENT = {
-    "age": 0.0381, "sex": 0.0507, "bmi": 0.0617, "bp": 0.0219, "s1": -0.0442,
-    "s2": -0.0348, "s3": -0.0434, "s4": -0.0026, "s5": 0.0199, "s6": -0.0176,
-}  # fmt: skip
 
 
 # -- offline: the files ------------------------------------------------------------
@@ -266,12 +263,12 @@ def test_latency_quantiles(dashboard):
 # -- live: the service's /metrics ----------------------------------------------------
 def test_cluster_reachable(cluster):
     """The cluster of your kube context answers"""
+    expect(cluster.version, "no version from the API server", "a Kubernetes version")
 
 
 def test_deployment_available(deployment):
-    """The Deployment is Available"""
-    if deployment.error:
-        raise Fail(deployment.error, "the Deployment from lab 06", detail=deployment.diagnostics)
+    """The Deployment is Available: all replicas ready, none restarting"""
+    require_available(deployment)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from checker import serving, ui
+from checker.artifact import PATIENT
 from checker.course import REPO
 from checker.outcomes import Fail, Needs, Soft, Stop, Unavailable, expect
 
@@ -94,7 +95,7 @@ def measured(service, lab_dir):
         serving.wrk_path()
     except serving.ServingError:
         raise Needs("wrk") from None
-    body = json.dumps(serving.PATIENT)
+    body = json.dumps(PATIENT)
     results = {}
     ui.progress(f"the guide's design: {CONNECTIONS} connections for {MEASURE_SECONDS} s")
     baseline = [*serving.UVICORN, "--app-dir", str(BASELINE), "naive:app"]
