@@ -9,7 +9,8 @@ source "${REPO}/scripts/versions.env"
 UV_HOME="${REPO}/.tools/uv-${UV_VERSION}"
 STAMP="${REPO}/.venv/.workshop-lock"
 
-say() { printf '%s\n' "$*" >&2; }
+# shellcheck source=common.sh
+source "${REPO}/scripts/common.sh"
 
 find_python() {
   local candidate

@@ -10,13 +10,8 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "${REPO}/scripts/versions.env"
 CACHE="${WORKSHOP_CACHE:-/var/cache/workshop}"
 ROOTFS=""
-
-say() { printf '%s\n' "$*" >&2; }
-cleanup() {
-  # An if, not &&: a false test would become the script's exit status.
-  if [[ -n "${ROOTFS}" && -d "${ROOTFS}" ]]; then rm -rf "${ROOTFS}"; fi
-}
-trap cleanup EXIT
+# shellcheck source=common.sh
+source "${REPO}/scripts/common.sh"
 
 main() {
   if docker image inspect "${BASE_IMAGE}" >/dev/null 2>&1; then
@@ -26,7 +21,7 @@ main() {
   local tarball="${CACHE}/base-${BASE_IMAGE//[:\/]/_}.tar"
   if [[ ! -f "${tarball}" ]]; then
     say "… debootstrap bookworm (minbase) for the CI stand-in of ${BASE_IMAGE}"
-    ROOTFS="$(mktemp -d)"
+    scratch_dir ROOTFS
     debootstrap --variant=minbase --include=python3,python3-pip,python3-venv,ca-certificates \
       bookworm "${ROOTFS}" http://deb.debian.org/debian >/dev/null
     # Make it look like the official image where the service's Dockerfile cares:

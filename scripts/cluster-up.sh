@@ -11,12 +11,8 @@ export PATH="${REPO}/.tools/bin:${PATH}"
 NODE_PORT_HOST_PORT=8080
 METRICS_SERVER_REPO=https://kubernetes-sigs.github.io/metrics-server/
 
-say() { printf '%s\n' "$*" >&2; }
-die() {
-  say "✗ $1"
-  [[ $# -gt 1 ]] && say "  hint: $2"
-  exit 2
-}
+# shellcheck source=common.sh
+source "${REPO}/scripts/common.sh"
 step() { say "… $*"; }
 
 on_exit() {

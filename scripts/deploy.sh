@@ -12,22 +12,13 @@ APP=diabetes-api
 SECRET=diabetes-api-key
 ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-150s}"
 OVERLAY=""
-
-say() { printf '%s\n' "$*" >&2; }
-die() {
-  say "✗ $1"
-  [[ $# -gt 1 ]] && say "  hint: $2"
-  exit 2
-}
-cleanup() {
-  if [[ -n "${OVERLAY}" ]]; then rm -rf "${OVERLAY}"; fi
-}
-trap cleanup EXIT
+# shellcheck source=common.sh
+source "${REPO}/scripts/common.sh"
 
 # An overlay beside nothing of yours: it points at your k8s/ folder and only sets
 # the namespace and the image tag, like `kustomize edit set image` in a pipeline.
 write_overlay() { # k8s-dir image
-  OVERLAY="$(mktemp -d)"
+  scratch_dir OVERLAY
   local base
   base="$(python3 -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' "$1" "${OVERLAY}")"
   cat >"${OVERLAY}/kustomization.yaml" <<YAML

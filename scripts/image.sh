@@ -10,12 +10,8 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 IMAGE_NAME="${IMAGE_NAME:-diabetes-api}"
 LAST_IMAGE="${REPO}/.workshop/image"
 
-say() { printf '%s\n' "$*" >&2; }
-die() {
-  say "✗ $1"
-  [[ $# -gt 1 ]] && say "  hint: $2"
-  exit 2
-}
+# shellcheck source=common.sh
+source "${REPO}/scripts/common.sh"
 
 main() {
   local dir="${1:-}"

@@ -9,18 +9,8 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "${REPO}/scripts/versions.env"
 BIN="${REPO}/.tools/bin"
 WORK=""
-
-say() { printf '%s\n' "$*" >&2; }
-die() {
-  say "✗ $1"
-  [[ $# -gt 1 ]] && say "  hint: $2"
-  exit 2
-}
-cleanup() {
-  # An if, not &&: a false test would become the script's exit status.
-  if [[ -n "${WORK}" ]]; then rm -rf "${WORK}"; fi
-}
-trap cleanup EXIT
+# shellcheck source=common.sh
+source "${REPO}/scripts/common.sh"
 
 platform() {
   local os arch
@@ -89,7 +79,7 @@ install_helm() {
 
 main() {
   read -r OS ARCH <<<"$(platform)"
-  WORK="$(mktemp -d)"
+  scratch_dir WORK
   mkdir -p "${BIN}"
   install_kind
   install_kubectl

@@ -10,17 +10,8 @@ export PATH="${REPO}/.tools/bin:${PATH}"
 # The test cluster's containerd (scripts/testcluster/lib.sh).
 TEST_CLUSTER_SOCK=/run/workshop-cluster/containerd.sock
 WORK=""
-
-say() { printf '%s\n' "$*" >&2; }
-die() {
-  say "✗ $1"
-  [[ $# -gt 1 ]] && say "  hint: $2"
-  exit 2
-}
-cleanup() {
-  if [[ -n "${WORK}" ]]; then rm -rf "${WORK}"; fi
-}
-trap cleanup EXIT
+# shellcheck source=common.sh
+source "${REPO}/scripts/common.sh"
 
 docker_platform() {
   docker version --format '{{.Server.Os}}/{{.Server.Arch}}'
@@ -31,7 +22,7 @@ load_into_kind() { # image cluster
   # With Docker's containerd image store, `kind load docker-image` can fail
   # with "ctr: content digest not found": an archive of one platform loads.
   say "… kind load docker-image failed; retrying through a single-platform archive"
-  WORK="$(mktemp -d)"
+  scratch_dir WORK
   docker save --platform "$(docker_platform)" -o "${WORK}/image.tar" "$1" 2>/dev/null ||
     docker save -o "${WORK}/image.tar" "$1"
   kind load image-archive "${WORK}/image.tar" --name "$2"

@@ -11,12 +11,8 @@ export PATH="${REPO}/.tools/bin:${PATH}"
 CHART_REPO=https://prometheus-community.github.io/helm-charts
 VALUES="${REPO}/k8s/monitoring-values.yaml"
 
-say() { printf '%s\n' "$*" >&2; }
-die() {
-  say "✗ $1"
-  [[ $# -gt 1 ]] && say "  hint: $2"
-  exit 2
-}
+# shellcheck source=common.sh
+source "${REPO}/scripts/common.sh"
 
 on_exit() {
   local status=$?

@@ -9,12 +9,6 @@ set -o errexit -o nounset -o pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WORK=""
 
-cleanup() {
-  # An if, not &&: a false test would become the script's exit status.
-  if [[ -n "${WORK}" ]]; then rm -rf "${WORK}"; fi
-}
-trap cleanup EXIT
-
 # Copies a module's source out of the read-only module cache.
 module_source() { # module@version destination
   local dir
@@ -103,7 +97,7 @@ main() {
   command -v go >/dev/null || die "go is not installed" "install Go 1.25 or newer"
   command -v gcc >/dev/null || die "gcc is not installed" "apt-get install gcc libc6-dev (for the pause binary)"
   export GOWORK=off GOFLAGS=-mod=mod
-  WORK="$(mktemp -d)"
+  scratch_dir WORK
   local started=${SECONDS}
   cached etcd "${ETCD_BIN}" build_etcd
   cached kubernetes "${K8S_BIN}" build_kubernetes

@@ -35,12 +35,8 @@ DNS_IP="10.96.0.10"
 NODE_IP="10.242.255.1"
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy prometheus prometheus-sync)
 
-say() { printf '%s\n' "$*" >&2; }
-die() {
-  say "✗ $1"
-  [[ $# -gt 1 ]] && say "  hint: $2"
-  exit 2
-}
+# shellcheck source=../common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 pidfile() { printf '%s/%s.pid' "${STATE}" "$1"; }
 logfile() { printf '%s/logs/%s.log' "${STATE}" "$1"; }
 running() { [[ -f "$(pidfile "$1")" ]] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }

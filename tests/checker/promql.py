@@ -123,6 +123,21 @@ class Prometheus:
         return [rule for g in self._get("/api/v1/rules")["groups"] for rule in g["rules"]]
 
 
+def monitoring_service(cluster, selector: str) -> str | None:
+    """The name of the monitoring release's Service matching selector ({release} is
+    filled in) in the monitoring namespace, or None where the chart is not installed."""
+    values = pins()
+    selector = selector.format(release=values["MONITORING_RELEASE"])
+    found = cluster.core.list_namespaced_service(
+        values["MONITORING_NAMESPACE"], label_selector=selector
+    ).items
+    return found[0].metadata.name if found else None
+
+
+PROMETHEUS_SELECTOR = "app=kube-prometheus-stack-prometheus,release={release}"
+GRAFANA_SELECTOR = "app.kubernetes.io/name=grafana,app.kubernetes.io/instance={release}"
+
+
 @contextmanager
 def reach(cluster) -> Iterator[Prometheus]:
     """The Prometheus the checks query: WORKSHOP_PROMETHEUS_URL, else a port-forward
@@ -130,14 +145,12 @@ def reach(cluster) -> Iterator[Prometheus]:
     if os.environ.get(URL_ENV):
         yield Prometheus(os.environ[URL_ENV].rstrip("/"), os.environ[URL_ENV])
         return
-    namespace, release = pins()["MONITORING_NAMESPACE"], pins()["MONITORING_RELEASE"]
-    selector = f"app=kube-prometheus-stack-prometheus,release={release}"
-    services = cluster.core.list_namespaced_service(namespace, label_selector=selector).items
-    if not services:
+    namespace = pins()["MONITORING_NAMESPACE"]
+    name = monitoring_service(cluster, PROMETHEUS_SELECTOR)
+    if name is None:
         raise QueryError(
-            f"no Prometheus Service labelled {selector} in namespace {namespace}:"
+            f"no Prometheus Service labelled {PROMETHEUS_SELECTOR} in namespace {namespace}:"
             " make monitoring-up installs it"
         )
-    name = services[0].metadata.name
     with kube.port_forward(cluster, namespace, f"svc/{name}", 9090) as port:
         yield Prometheus(f"http://127.0.0.1:{port}", f"svc/{name} in {namespace}")

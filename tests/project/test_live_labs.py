@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from checker import kube
+from checker import kube, promql
 from checker.course import REPO, find
 from checker.outcomes import Stop
 from project import seeded
@@ -66,11 +66,7 @@ def deploy_and_check(cluster, lab, tree: Path, tmp_path: Path, deploy: bool = Tr
 
 @pytest.fixture(scope="module")
 def has_grafana(cluster) -> bool:
-    return bool(
-        cluster.core.list_namespaced_service(
-            "monitoring", label_selector="app.kubernetes.io/name=grafana"
-        ).items
-    )
+    return promql.monitoring_service(cluster, promql.GRAFANA_SELECTOR) is not None
 
 
 def not_run_here(lab, has_grafana: bool) -> dict[str, str]:

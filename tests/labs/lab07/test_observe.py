@@ -490,15 +490,13 @@ def test_panels_return_data(prometheus, dashboard, deployment, traffic):
 # -- live: Grafana (kube-prometheus-stack on kind only) ------------------------------
 def test_grafana_dashboard(cluster, dashboard):
     """Grafana lists the dashboard, and its Prometheus data source answers"""
-    namespace, release = pins()["MONITORING_NAMESPACE"], pins()["MONITORING_RELEASE"]
-    selector = f"app.kubernetes.io/name=grafana,app.kubernetes.io/instance={release}"
-    services = cluster.core.list_namespaced_service(namespace, label_selector=selector).items
-    if not services:
+    namespace = pins()["MONITORING_NAMESPACE"]
+    name = promql.monitoring_service(cluster, promql.GRAFANA_SELECTOR)
+    if name is None:
         raise NotRun(
             f"no Grafana in namespace {namespace}: make monitoring-up installs it"
             " (it needs the internet; the project's CI cluster has no Grafana)"
         )
-    name = services[0].metadata.name
     secret = cluster.core.read_namespaced_secret(name, namespace).data or {}
     user, password = (
         base64.b64decode(secret.get(k, "")).decode() for k in ("admin-user", "admin-password")
