@@ -25,7 +25,9 @@ main() {
   printf '… test tier: %s\n' "${tier}"
   # -p no:cacheprovider keeps a read-only clone clean; skips are reported (-rs)
   # and turned into failures by tests/project/conftest.py.
-  PYTHONPATH=tests .venv/bin/python -m pytest -p no:cacheprovider -rs "${marker[@]}" tests/project
+  # --durations: the 20 slowest tests; tests/project/conftest.py adds each tier's time.
+  PYTHONPATH=tests .venv/bin/python -m pytest -p no:cacheprovider -rs --durations=20 \
+    "${marker[@]}" tests/project
 }
 
 main "$@"

@@ -82,6 +82,14 @@ class Server:
             detail="its last log lines:\n" + indent(self.tail()),
         )
 
+    def finish(self, timeout: float) -> int | None:
+        """Waits for a job (not a server) to end by itself; None if it ran too long."""
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop(grace=1.0)
+            return None
+
     def stop(self, grace: float = 5.0) -> None:
         if self.process is None:
             return

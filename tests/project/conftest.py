@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,31 @@ EDITABLE = [lab for lab in READY if lab.tree]
 # Labs judged against a live cluster: proven by test_live_labs.py, one namespace each.
 LIVE = [lab for lab in EDITABLE if "cluster" in lab.needs]
 OFFLINE = [lab for lab in EDITABLE if lab not in LIVE]
+
+
+TIER_SECONDS: dict[str, float] = defaultdict(float)
+TIER_TESTS: dict[str, int] = defaultdict(int)
+
+
+def tier(report) -> str:
+    """quick, or the full tier's module: labs, mistakes, docker_tier, cluster, live_labs."""
+    if "full" not in report.keywords:
+        return "quick"
+    return Path(report.fspath).stem.removeprefix("test_")
+
+
+def pytest_runtest_logreport(report):
+    TIER_SECONDS[tier(report)] += report.duration
+    if report.when == "call":
+        TIER_TESTS[tier(report)] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not TIER_SECONDS:
+        return
+    terminalreporter.section("time per test tier")
+    for name, seconds in sorted(TIER_SECONDS.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{name:<14} {TIER_TESTS[name]:>4} tests {seconds:>8.0f} s")
 
 
 @pytest.hookimpl(wrapper=True)

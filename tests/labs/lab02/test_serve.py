@@ -5,10 +5,10 @@ import contextlib
 import json
 import math
 import shutil
-import subprocess
 import sys
 import time
 import tokenize
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -61,9 +61,36 @@ def server_env(model_dir, **extra) -> dict[str, str]:
     return env
 
 
+@dataclass
+class Started:
+    server: procs.Server  # the service under test
+    without_model: dict[str, procs.Server]  # readiness_semantics' instances
+    unit_tests: procs.Server  # the learner's own pytest, as a job
+
+
 @pytest.fixture(scope="session")
-def server(lab_dir, model_copy, sources):
-    instance = procs.uvicorn(lab_dir, server_env(model_copy)).start()
+def started(lab_dir, model_copy, sources, tmp_path_factory):
+    """Everything slow to start, started at once once the code compiles: each mostly
+    imports scikit-learn, so together they take the time of one on two cores."""
+    broken = tmp_path_factory.mktemp("broken")
+    shutil.copy(model_copy / ARTIFACT, broken / ARTIFACT)
+    card = json.loads((model_copy / CARD).read_text(encoding="utf-8"))
+    card["artifact_sha256"] = "0" * 64
+    (broken / CARD).write_text(json.dumps(card), encoding="utf-8")
+    cases = {
+        "a missing artifact": server_env(model_copy, MODEL_PATH=str(broken / "nothing.skops")),
+        "a mismatched artifact": server_env(broken),
+    }
+    main = procs.uvicorn(lab_dir, server_env(model_copy)).start()
+    without_model = {name: procs.uvicorn(lab_dir, env).start() for name, env in cases.items()}
+    pytest_run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    unit_tests = procs.Server(pytest_run, lab_dir, {}, port=0).start()
+    return Started(main, without_model, unit_tests)
+
+
+@pytest.fixture(scope="session")
+def server(started):
+    instance = started.server
     try:
         instance.wait_until_up("/healthz")
         yield instance
@@ -367,18 +394,9 @@ def test_json_logs(http, server, ready):
     soft.raise_if_any()
 
 
-def test_readiness_semantics(lab_dir, model_copy, tmp_path_factory):
+def test_readiness_semantics(started):
     """With a missing or mismatched model, /healthz is 200 and /readyz is 503"""
-    broken = tmp_path_factory.mktemp("broken")
-    shutil.copy(model_copy / ARTIFACT, broken / ARTIFACT)
-    card = json.loads((model_copy / CARD).read_text(encoding="utf-8"))
-    card["artifact_sha256"] = "0" * 64
-    (broken / CARD).write_text(json.dumps(card), encoding="utf-8")
-    cases = {
-        "a missing artifact": server_env(model_copy, MODEL_PATH=str(broken / "nothing.skops")),
-        "a mismatched artifact": server_env(broken),
-    }
-    servers = {name: procs.uvicorn(lab_dir, env).start() for name, env in cases.items()}
+    servers = started.without_model
     soft = Soft()
     try:
         for name, instance in servers.items():
@@ -409,23 +427,16 @@ def test_readiness_semantics(lab_dir, model_copy, tmp_path_factory):
     soft.raise_if_any()
 
 
-def test_unit_tests(lab_dir):
+def test_unit_tests(started):
     """Your own unit tests pass"""
     timeout = 180
     with ui.waiting("running your tests with pytest", timeout):
-        try:
-            done = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                cwd=lab_dir,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
-            raise Fail(f"pytest ran longer than {timeout} s", "tests that finish") from None
-    summary = (done.stdout.strip().splitlines() or ["no output"])[-1]
-    expect(done.returncode != 5, "pytest found no tests", "tests in tests/")
-    expect(done.returncode == 0, f"pytest: {summary}", "all your tests passing")
+        code = started.unit_tests.finish(timeout)
+    if code is None:
+        raise Fail(f"pytest ran longer than {timeout} s", "tests that finish")
+    summary = [line for line in started.unit_tests.log_lines() if line.strip()] or ["no output"]
+    expect(code != 5, "pytest found no tests", "tests in tests/")
+    expect(code == 0, f"pytest: {summary[-1].strip()}", "all your tests passing")
 
 
 def test_model_loaded_once(http, model_copy, rows, serving):
