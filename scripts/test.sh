@@ -10,9 +10,13 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 main() {
   local tier="${1:-full}" marker=() slug
+  # Independent cases side by side: the cluster cases mostly wait on rollouts,
+  # scale-ups and scrapes, each in its own namespace (tests/project/conftest.py
+  # keeps the cases that share state on one worker).
+  local workers=(-n "${WORKSHOP_TEST_WORKERS:-3}" --dist loadgroup)
   cd "${REPO}"
   case "${tier}" in
-    quick) marker=(-m "not full") ;;
+    quick) marker=(-m "not full") workers=() ;;
     full) ;;
     lab)
       [[ $# -ge 2 ]] || { printf 'usage: scripts/test.sh lab N\n' >&2 && exit 2; }
@@ -27,7 +31,7 @@ main() {
   # and turned into failures by tests/project/conftest.py.
   # --durations: the 20 slowest tests; tests/project/conftest.py adds each tier's time.
   PYTHONPATH=tests .venv/bin/python -m pytest -p no:cacheprovider -rs --durations=20 \
-    "${marker[@]}" tests/project
+    ${workers[@]+"${workers[@]}"} "${marker[@]}" tests/project
 }
 
 main "$@"

@@ -226,7 +226,8 @@ main() {
   say "… controller-manager, scheduler"
   start kube-controller-manager "${K8S_BIN}/kube-controller-manager" --kubeconfig="${KUBECONFIG_OUT}" \
     --bind-address=127.0.0.1 --service-account-private-key-file="${pki}/sa.key" \
-    --root-ca-file="${pki}/ca.crt" --use-service-account-credentials --controllers='*,-nodeipam'
+    --root-ca-file="${pki}/ca.crt" --use-service-account-credentials --controllers='*,-nodeipam' \
+    --horizontal-pod-autoscaler-sync-period=5s
   start kube-scheduler "${K8S_BIN}/kube-scheduler" --kubeconfig="${KUBECONFIG_OUT}" --bind-address=127.0.0.1
   # Docker sets the FORWARD policy to DROP: let pod traffic routed back onto the
   # bridge (pod -> ClusterIP -> pod) through.

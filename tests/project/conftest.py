@@ -20,6 +20,24 @@ LIVE = [lab for lab in EDITABLE if "cluster" in lab.needs]
 OFFLINE = [lab for lab in EDITABLE if lab not in LIVE]
 
 
+def serial_group(item) -> str | None:
+    """Tests that share state outside their namespace run one after another, on one
+    worker (make test runs the rest side by side): lab 03's checks the Docker
+    engine's labelled containers and images; lab 09's measure throughput on
+    pinned cores. The cluster cases each have a namespace of their own."""
+    if "03-docker" in item.nodeid or "lab03" in item.nodeid or "docker_tier" in item.nodeid:
+        return "docker"
+    if "09-fast" in item.nodeid or "lab09" in item.nodeid:
+        return "throughput"
+    return None
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if group := serial_group(item):
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 TIER_SECONDS: dict[str, float] = defaultdict(float)
 TIER_TESTS: dict[str, int] = defaultdict(int)
 

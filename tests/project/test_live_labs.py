@@ -35,15 +35,25 @@ def cluster():
 
 
 def remove_namespace(cluster, name: str) -> None:
-    # The Service goes first and synchronously: it frees NodePort 30080 at once.
     for service in cluster.core.list_namespaced_service(name).items:
         cluster.core.delete_namespaced_service(service.metadata.name, name)
     cluster.core.delete_namespace(name, grace_period_seconds=0)
 
 
+def own_node_port(tree: Path) -> None:
+    """Cases run side by side, each in its own namespace: the Service lets the API
+    server pick a free NodePort rather than kind's fixed 30080, which only one
+    namespace can hold. What is deployed is still exactly what the folder says."""
+    service = tree / "k8s" / "service.yaml"
+    if service.exists():
+        service.write_text(service.read_text().replace("      nodePort: 30080\n", ""))
+
+
 def deploy_and_check(cluster, lab, tree: Path, tmp_path: Path, deploy: bool = True):
     namespace = f"lab{lab.code}-{secrets.token_hex(3)}"
-    env = {"WORKSHOP_NAMESPACE": namespace, "WORKSHOP_ROLLOUT_TIMEOUT": "60"}
+    own_node_port(tree)
+    env = {"WORKSHOP_NAMESPACE": namespace, "WORKSHOP_ROLLOUT_TIMEOUT": "60",
+           "WORKSHOP_LAST_IMAGE": str(tmp_path / "last-image")}  # fmt: skip
     try:
         started = time.monotonic()
         if deploy:
