@@ -20,16 +20,18 @@ LIVE = [lab for lab in EDITABLE if "cluster" in lab.needs]
 OFFLINE = [lab for lab in EDITABLE if lab not in LIVE]
 
 
+# The full tier's modules whose cases run on this machine's cores: one after
+# another, on one worker. They compute (notebooks, uvicorn start-ups, Docker
+# builds, throughput on pinned cores) and share state (lab 03's labelled
+# containers and images), so running them side by side would only trade their
+# time budgets against each other.
+LOCAL_MODULES = {"test_labs", "test_mistakes", "test_docker_tier"}
+
+
 def serial_group(item) -> str | None:
-    """Tests that share state outside their namespace run one after another, on one
-    worker (make test runs the rest side by side): lab 03's checks the Docker
-    engine's labelled containers and images; lab 09's measure throughput on
-    pinned cores. The cluster cases each have a namespace of their own."""
-    if "03-docker" in item.nodeid or "lab03" in item.nodeid or "docker_tier" in item.nodeid:
-        return "docker"
-    if "09-fast" in item.nodeid or "lab09" in item.nodeid:
-        return "throughput"
-    return None
+    """The cluster cases mostly wait on rollouts, scale-ups and scrapes, each in a
+    namespace of its own: make test spreads them over the other workers."""
+    return "local" if item.module.__name__.rsplit(".", 1)[-1] in LOCAL_MODULES else None
 
 
 def pytest_collection_modifyitems(items):
