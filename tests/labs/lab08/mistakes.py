@@ -26,6 +26,23 @@ jobs:
 FAKE_TOKEN = "ghp_" + "Wk3x" * 9
 
 MISTAKES = [
+    Mistake(8, "node20-action", WORKFLOW,
+            "actions/upload-artifact@b7c566a772e6b6bfb58ed0dc250532a479d7789f # v6.0.0\n"
+            "        with:\n          name: image",
+            "actions/upload-artifact@330a01c490aca151604b8cf639adc76d48f6c5d4 # v5.0.0\n"
+            "        with:\n          name: image", "actions_runtime"),
+    Mistake(8, "old-kind-action-without-versions", WORKFLOW,
+            "      - uses: helm/kind-action@ef37e7f390d99f746eb8b610417061a60e82a6cc # v1.14.0\n"
+            "        with:\n          version: ${{ steps.pins.outputs.kind }}\n"
+            "          kubectl_version: ${{ steps.pins.outputs.kubectl }}\n",
+            "      - uses: helm/kind-action@a1b0e391336a6ee6713a0583f8c6240d70863de3 # v1.12.0\n"
+            "        with:\n", "kind_versions"),
+    Mistake(8, "workflow-concurrency-holds-deploy", WORKFLOW,
+            "  group: ci-${{ github.event_name == 'pull_request' && github.ref"
+            " || github.run_id }}\n  cancel-in-progress: true\n",
+            "  group: ci-${{ github.ref }}\n  cancel-in-progress: true\n", "deploy_guarded",
+            also=(("    concurrency:\n      group: deploy-production\n"
+                   "      cancel-in-progress: false\n", ""),)),
     Mistake(8, "deploy-without-environment", WORKFLOW,
             "    environment:\n      name: production\n", "", "deploy_guarded"),
     Mistake(8, "guide-workflow-pasted", WORKFLOW, WHOLE, GUIDE_WORKFLOW, "workflow_valid", 2),

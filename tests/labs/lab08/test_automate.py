@@ -15,6 +15,7 @@ import yaml
 
 from checker import ui
 from checker.outcomes import Fail, Soft, Stop, expect
+from checker.pins import pins
 
 WORKFLOW = ".github/workflows/ci.yml"
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -25,6 +26,25 @@ TOKEN_SHAPES = re.compile(
 )
 SECRET_KEYS = {"password", "token", "api-key", "api_key", "secret", "access-key", "github-token"}
 TOOL_SECONDS = 120
+# GitHub retired the node20 runtime in September 2026: an action pinned to an
+# older release no longer runs. The first release of each on node24 (read from
+# each action's action.yml at its tag), and the node20 pins we can name by SHA,
+# so a version comment that lies is caught too.
+NODE24_SINCE = {
+    "actions/checkout": (5, 0, 0),
+    "actions/setup-python": (6, 0, 0),
+    "actions/upload-artifact": (6, 0, 0),
+    "actions/download-artifact": (7, 0, 0),
+    "helm/kind-action": (1, 14, 0),
+}
+NODE20_SHAS = {
+    "330a01c490aca151604b8cf639adc76d48f6c5d4": "actions/upload-artifact v5.0.0",
+    "634f93cb2916e3fdff6788551b99b062d0335ce0": "actions/download-artifact v5.0.0",
+    "018cc2cf5baa6db3ef3c5f8a56943fffe632ef53": "actions/download-artifact v6.0.0",
+    "a1b0e391336a6ee6713a0583f8c6240d70863de3": "helm/kind-action v1.12.0",
+    "92086f6be054225fa813e0a4b13787fc9088faab": "helm/kind-action v1.13.0",
+}
+VERSION = re.compile(r"#\s*v(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 
 
 def bin_tool(name: str) -> str:
@@ -248,6 +268,58 @@ def test_actions_pinned(workflow, workflow_path):
     soft.raise_if_any()
 
 
+def pinned_actions(workflow_path) -> list[tuple[int, str, str]]:
+    """(line number, owner/action@ref, the line) of every remote action."""
+    found = []
+    for number, line in enumerate(workflow_path.read_text(encoding="utf-8").splitlines(), 1):
+        match = re.match(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", line)
+        if match and not match.group(1).startswith(("./", "docker://")):
+            found.append((number, match.group(1).strip("'\""), line))
+    return found
+
+
+def test_actions_runtime(workflow, workflow_path):
+    """No action is pinned to a release on the retired node20 runtime"""
+    soft = Soft()
+    for number, action, line in pinned_actions(workflow_path):
+        name, _, ref = action.partition("@")
+        since = NODE24_SINCE.get(name)
+        wanted = f"{name} v{'.'.join(map(str, since or ()))} or later (node24)"
+        if ref in NODE20_SHAS:
+            soft.check(False, f"{WORKFLOW}:{number}: {NODE20_SHAS[ref]}, a node20 release", wanted)
+            continue
+        version = VERSION.search(line)
+        if since and version:
+            found = tuple(int(part or 0) for part in version.groups())
+            shown = ".".join(map(str, found))
+            soft.check(found >= since, f"{WORKFLOW}:{number}: {name} v{shown} runs on node20",
+                       wanted)  # fmt: skip
+    soft.raise_if_any()
+
+
+def test_kind_versions(workflow):
+    """kind-action creates the cluster with the workshop's kind, kubectl and node image"""
+    name, job = required_job(workflow, "e2e", "creates a kind cluster")
+    action = [s for s in steps(job) if str(s.get("uses", "")).startswith("helm/kind-action@")]
+    if not action:
+        ui.progress(f"job {name} creates its cluster without helm/kind-action")
+        return
+    given = action[0].get("with") or {}
+    wanted = {"version": "KIND_VERSION", "kubectl_version": "KUBECTL_VERSION",
+              "node_image": "KIND_NODE_IMAGE"}  # fmt: skip
+    values = pins()
+    soft = Soft()
+    for key, pin in wanted.items():
+        value = str(given.get(key, ""))
+        if not value:
+            soft.check(False, f"job {name}: kind-action without {key}: (its own default ages)",
+                       f"{key}: the workshop's {pin} ({values[pin]})")  # fmt: skip
+        elif "${{" not in value:
+            soft.check(value == values[pin], f"job {name}: {key}: {value}",
+                       f"{key}: {values[pin]} (the workshop's {pin})")  # fmt: skip
+    soft.raise_if_any()
+
+
 def test_e2e_runs_checker(workflow):
     """The e2e job deploys to kind, runs the workshop's checker, and keeps logs on failure"""
     name, job = required_job(workflow, "e2e", "creates a kind cluster")
@@ -280,8 +352,21 @@ def test_deploy_guarded(workflow):
         f"job {name} if: {condition or 'none'}",
         "if: ... && vars.DEPLOY_ENABLED == 'true' (off until you switch it on)",
     )
-    soft.check(workflow.get("concurrency"), "no top-level concurrency:",
-               "concurrency: {group: ci-${{ github.ref }}}")  # fmt: skip
+    own = job.get("concurrency")
+    soft.check(own, f"job {name} has no concurrency group: two deploys can overlap",
+               "concurrency: {group: deploy-production, cancel-in-progress: false}")  # fmt: skip
+    if isinstance(own, dict):
+        soft.check(str(own.get("cancel-in-progress", False)).lower() == "false",
+                   f"job {name}: cancel-in-progress: {own.get('cancel-in-progress')} stops a "
+                   "deploy half-way", "cancel-in-progress: false")  # fmt: skip
+    top = workflow.get("concurrency")
+    group = str(top.get("group", "") if isinstance(top, dict) else top or "")
+    soft.check(
+        not top or "run_id" in group,
+        f"top-level concurrency group {group!r}: on main a deploy waiting for approval holds "
+        "it, and newer runs are held or cancelled",
+        "concurrency on the deploy job; at the top only per pull request (else github.run_id)",
+    )
     soft.raise_if_any()
 
 
