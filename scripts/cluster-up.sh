@@ -34,11 +34,17 @@ preflight() {
   done
   command -v docker >/dev/null || die "docker is not installed" "install Docker Desktop, or docker.io on Linux (labs/00-preflight)"
   docker info >/dev/null 2>&1 || die "Docker is not running" "start Docker Desktop, or on Linux: sudo systemctl start docker"
-  local memory_gib
-  memory_gib="$(docker info --format '{{.MemTotal}}' | awk '{printf "%d", $1 / 1073741824}')"
-  ((memory_gib >= MIN_DOCKER_MEMORY_GIB)) ||
-    die "Docker has ${memory_gib} GiB of memory; the cluster needs at least ${MIN_DOCKER_MEMORY_GIB} GiB" \
+  local memory_mib floor_mib
+  # Docker Desktop set to 4 GB reports a little less: accept what that setting reports.
+  memory_mib="$(docker info --format '{{.MemTotal}}' | awk '{printf "%d", $1 / 1048576}')"
+  floor_mib="$(awk -v gib="${MIN_DOCKER_MEMORY_GIB}" -v reserve="${DOCKER_MEMORY_RESERVE_GIB}" \
+    'BEGIN {printf "%d", (gib - reserve) * 1024}')"
+  ((memory_mib >= floor_mib)) ||
+    die "Docker has ${memory_mib} MiB of memory; the cluster needs Docker set to ${MIN_DOCKER_MEMORY_GIB} GiB (${floor_mib} MiB reported)" \
       "raise it in Docker Desktop → Settings → Resources (${RECOMMENDED_DOCKER_MEMORY_GIB} GiB recommended)"
+  [[ "$(docker info --format '{{.CgroupVersion}}')" == "2" ]] ||
+    die "Docker runs on cgroup v1; Kubernetes 1.35's kubelet (kind's node) needs cgroup v2" \
+      "labs/00-preflight/README.md → cgroup v2"
 }
 
 port_taken() {
@@ -61,7 +67,7 @@ create_cluster() {
   fi
   if port_taken "${NODE_PORT_HOST_PORT}"; then
     die "port ${NODE_PORT_HOST_PORT} is taken on localhost; the cluster maps its NodePort there" \
-      "stop what uses it (lsof -i :${NODE_PORT_HOST_PORT}), e.g. a uvicorn left from lab 02"
+      "stop what uses it: lsof -i :${NODE_PORT_HOST_PORT} names it"
   fi
   step "creating kind cluster ${KIND_CLUSTER_NAME} (${KIND_NODE_IMAGE}; the first time downloads ~400 MB)"
   # An empty KIND_NODE_IMAGE (the nightly job's "latest") means kind's own default.

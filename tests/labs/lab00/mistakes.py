@@ -11,6 +11,7 @@ UNSEEDED = {
     "docker_installed": "reads PATH; test_doctor runs where Docker is installed",
     "docker_daemon": "reads the engine; tests/project/test_docker_tier.py stops it for lab 03",
     "docker_resources": "reads docker info; the CI engine has the machine's 2 cores and 24 GiB",
+    "docker_cgroup_v2": "reads docker info; this CI machine is cgroup v1, so it fails here",
     "kind": "proven missing by test_doctor_says_what_is_missing",
     "kubectl": "CI has kubectl, not at the pinned patch: test_doctor shows the mismatch",
     "helm": "proven missing by test_doctor_says_what_is_missing",
