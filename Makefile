@@ -9,6 +9,9 @@ SHELL := bash
 LAB_TARGETS := check-lab solution reset watch image load-image deploy test-lab
 ifneq ($(filter $(LAB_TARGETS),$(firstword $(MAKECMDGOALS))),)
   LAB_ARG := $(word 2,$(MAKECMDGOALS))
+  ifneq ($(word 3,$(MAKECMDGOALS)),)
+    $(error one lab at a time: make $(firstword $(MAKECMDGOALS)) $(LAB_ARG), then make $(firstword $(MAKECMDGOALS)) $(word 3,$(MAKECMDGOALS)))
+  endif
   ifneq ($(LAB_ARG),)
     $(eval $(LAB_ARG):;@:)
   endif

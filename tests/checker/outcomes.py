@@ -2,22 +2,29 @@
 
 
 class Fail(AssertionError):
-    """The learner's work does not meet the criterion (exit 1)."""
+    """The learner's work does not meet the criterion (exit 1). Where a check can fail
+    for several causes, hint (and see, its README section) name the one observed,
+    instead of the check's usual hint from labs.toml."""
 
-    def __init__(self, found: object, expected: object, detail: str = "") -> None:
+    def __init__(
+        self, found: object, expected: object, detail: str = "", hint: str = "", see: str = ""
+    ) -> None:
         super().__init__(f"found {found}; expected {expected}")
         self.found = str(found)
         self.expected = str(expected)
         self.detail = detail
+        self.hint, self.see = hint, see
 
 
 class Stop(Exception):
-    """A precondition is missing: later checks cannot run (exit 2)."""
+    """A precondition is missing: later checks cannot run (exit 2). hint and see, as
+    for Fail, name what to do about this cause."""
 
-    def __init__(self, message: str, detail: str = "") -> None:
+    def __init__(self, message: str, detail: str = "", hint: str = "", see: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
+        self.hint, self.see = hint, see
 
 
 class NotRun(Exception):
@@ -52,9 +59,16 @@ class Unavailable(Exception):
         self.how = how
 
 
-def expect(condition: object, found: object, expected: object, detail: str = "") -> None:
+def expect(
+    condition: object,
+    found: object,
+    expected: object,
+    detail: str = "",
+    hint: str = "",
+    see: str = "",
+) -> None:
     if not condition:
-        raise Fail(found, expected, detail)
+        raise Fail(found, expected, detail, hint, see)
 
 
 class Soft:
@@ -62,17 +76,24 @@ class Soft:
 
     def __init__(self) -> None:
         self.problems: list[tuple[str, str]] = []
+        self.hints: list[tuple[str, str]] = []  # (hint, see) of the causes observed
 
-    def check(self, condition: object, found: object, expected: object) -> bool:
+    def check(
+        self, condition: object, found: object, expected: object, hint: str = "", see: str = ""
+    ) -> bool:
         if not condition:
             self.problems.append((str(found), str(expected)))
+            if hint:
+                self.hints.append((hint, see))
         return bool(condition)
 
     def raise_if_any(self) -> None:
         if not self.problems:
             return
+        # The first cause that has its own hint speaks for the failure.
+        hint, see = self.hints[0] if self.hints else ("", "")
         if len(self.problems) == 1:
-            raise Fail(*self.problems[0])
+            raise Fail(*self.problems[0], hint=hint, see=see)
         found = "; ".join(f for f, _ in self.problems)
         expected = "; ".join(e for _, e in self.problems)
-        raise Fail(f"{len(self.problems)} problems: {found}", expected)
+        raise Fail(f"{len(self.problems)} problems: {found}", expected, hint=hint, see=see)

@@ -70,6 +70,8 @@ class Reporter:
         if excinfo is not None:
             exc = excinfo.value
             result.status = "failed"
+            if isinstance(exc, Fail | Stop) and exc.hint:
+                result.hint, result.step = exc.hint, exc.see or result.step
             if isinstance(exc, Fail):
                 result.found, result.expected, result.message = exc.found, exc.expected, exc.detail
             elif isinstance(exc, Stop):

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +18,29 @@ from checker import ui
 from checker.outcomes import Stop
 
 _RUNNING: list["Server"] = []
+
+
+def _parent_death_signal():
+    """On Linux, a child that gets SIGKILL when the checker dies, however it dies
+    (SIGKILL included, which no handler sees). prctl is looked up here, in the
+    parent: the child, between fork and exec, only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def arm() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+    return arm
+
+
+_ON_PARENT_DEATH = _parent_death_signal()
 
 
 def free_port() -> int:
@@ -42,7 +66,7 @@ class Server:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_ON_PARENT_DEATH,
         )  # fmt: skip
         log.close()
         _RUNNING.append(self)
@@ -106,11 +130,20 @@ class Server:
             _RUNNING.remove(self)
 
 
-def uvicorn(cwd: Path, env: dict[str, str], module: str = "app.main:app") -> Server:
+def uvicorn(
+    cwd: Path, env: dict[str, str], module: str = "app.main:app", background: bool = False
+) -> Server:
+    """background: at a lower CPU priority, so the server a run waits for first
+    starts first when several start at once."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", module, "--host", "127.0.0.1",
                "--port", str(port), "--timeout-graceful-shutdown", "3"]  # fmt: skip
-    return Server(command, cwd, env, port)
+    return Server(nice(command) if background else command, cwd, env, port)
+
+
+def nice(command: list[str]) -> list[str]:
+    """The command at a lower CPU priority, where the system has nice (not Windows)."""
+    return ["nice", "-n", "10", *command] if shutil.which("nice") else command
 
 
 def indent(text: str, prefix: str = "        ") -> str:
@@ -141,9 +174,12 @@ def cleanup_on_signals() -> Iterator[None]:
         stop_all()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    # SIGHUP: the terminal closed. Both stop what the checker started, then end it.
+    caught = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {s: signal.signal(s, on_term) for s in caught}
     try:
         yield
     finally:
         stop_all()
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)

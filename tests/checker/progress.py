@@ -18,10 +18,13 @@ def read() -> dict:
         return {}
 
 
-def record(lab: Lab, code: int) -> None:
+def record(lab: Lab, code: int, counts: dict[str, int] | None = None) -> None:
     state = read()
+    # Exit 2 with every check run and some failed (lab 00: a missing tool) is a
+    # failure to fix, not a run that could not happen.
+    ran_all = counts is not None and counts.get("failed") and not counts.get("not-run")
     state[lab.code] = {
-        "status": STATUS.get(code, "could not run"),
+        "status": STATUS.get(code, "failed" if ran_all else "could not run"),
         "at": datetime.now().isoformat(timespec="seconds"),
     }
     STATE.mkdir(exist_ok=True)

@@ -1,5 +1,6 @@
 """Runs one lab's checker suite under pytest with the report plugin, and says what next."""
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -69,8 +70,7 @@ def run_suite(lab: Lab, lab_dir: Path | None, verbose: bool, json_path: str | No
         )
         if verbose:
             ui.say("\n".join(reporter.collect_errors))
-    default = progress.STATE / "results" / f"lab{lab.code}-latest.json"
-    path = Path(json_path) if json_path else default
+    path = Path(json_path) if json_path else default_results(lab, lab_dir)
     reporter.write_json(path, code)
     counts = reporter.counts()
     elapsed = time.monotonic() - reporter.started
@@ -80,9 +80,23 @@ def run_suite(lab: Lab, lab_dir: Path | None, verbose: bool, json_path: str | No
         f"{counts['not-run']} not run in {elapsed:.1f} s · results in {display(path)}"
     )
     ui.say(next_step(lab, code, counts))
-    if lab_dir is None or lab_dir == lab.tree_path:
-        progress.record(lab, code)
+    if own_tree(lab, lab_dir):
+        progress.record(lab, code, counts)
     return code
+
+
+def own_tree(lab: Lab, lab_dir: Path | None) -> bool:
+    return lab_dir is None or lab_dir == lab.tree_path
+
+
+def default_results(lab: Lab, lab_dir: Path | None) -> Path:
+    """The learner's own run: labNN-latest.json. Grading another folder (LAB_DIR=)
+    never overwrites it: labNN-<folder>-<hash of its path>.json."""
+    results = progress.STATE / "results"
+    if own_tree(lab, lab_dir):
+        return results / f"lab{lab.code}-latest.json"
+    tag = hashlib.sha256(str(lab_dir).encode()).hexdigest()[:8]
+    return results / f"lab{lab.code}-{lab_dir.name}-{tag}.json"
 
 
 def next_step(lab: Lab, code: int, counts: dict[str, int] | None = None) -> str:
@@ -97,6 +111,12 @@ def next_step(lab: Lab, code: int, counts: dict[str, int] | None = None) -> str:
             "red",
         )
     counts = counts or {}
+    if counts.get("failed", 0) and not counts.get("not-run", 0):
+        # Every check ran; some found what this machine lacks (a tool, Docker).
+        return ui.paint(
+            "Every check ran: fix the ✗ lines above (what this machine lacks), then run it again.",
+            "yellow",
+        )
     if counts.get("failed", 0) == 0 and counts.get("not-run", 0):
         # Everything that ran passed; the rest needs something this machine lacks.
         return ui.paint(

@@ -29,6 +29,7 @@ class Mistake:
     also: tuple[tuple[str, str], ...] = ()  # further (old, new) edits in the same file
     says: str = ""  # what the output must also say, where the check could fail otherwise
     also_fails: str = ""  # a live check that must fail too (so the mistake is deployed)
+    hint: str = ""  # the cause's own hint, where it is not the check's usual one
 
     def apply(self, tree: Path) -> None:
         for old, new in ((self.old, self.new), *self.also):

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,31 @@ def test_results_json_has_what_instructors_collect(tmp_path):
     assert data["lab"] == 0 and data["checks"]
     for check in data["checks"]:
         assert set(check) >= {"id", "status", "message", "hint", "step", "duration_s"}
+
+
+def test_grading_a_folder_never_overwrites_the_learners_results():
+    from checker.runner import default_results
+
+    lab = find(2)
+    own = default_results(lab, lab.tree_path)
+    graded = default_results(lab, Path("/elsewhere/alice/labs/02-serve/work"))
+    assert own.name == "lab02-latest.json"
+    assert graded.name.startswith("lab02-work-") and graded != own
+
+
+def test_every_check_run_and_some_failed_is_failed_not_could_not_run(monkeypatch, tmp_path):
+    from checker import progress
+
+    monkeypatch.setattr(progress, "STATE", tmp_path)
+    monkeypatch.setattr(progress, "PROGRESS", tmp_path / "progress.json")
+    progress.record(find(0), 2, {"passed": 6, "failed": 3, "not-run": 0})
+    progress.record(find(3), 2, {"passed": 5, "failed": 0, "not-run": 4})
+    state = progress.read()
+    assert state["00"]["status"] == "failed" and state["03"]["status"] == "could not run"
+
+
+def test_make_takes_one_lab_at_a_time():
+    done = subprocess.run(["make", "--no-print-directory", "check-lab", "2", "3"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert "one lab at a time: make check-lab 2, then make check-lab 3" in done.stderr

@@ -5,6 +5,12 @@ from project.seeded import PRECONDITION, Mistake
 MAIN, SCHEMAS = "app/main.py", "app/schemas.py"
 
 MISTAKES = [
+    Mistake(2, "model-version-hard-coded", MAIN, "model_version=model.version,",
+            'model_version="1.0.0",', "predict_float", says="model_version = \"1.0.0\"",
+            hint="answer model_version from the loaded card (model.version), never a constant"),
+    Mistake(2, "batch-bound-refuses-the-limit", MAIN, "> settings.max_batch_rows:",
+            ">= settings.max_batch_rows:", "batch", says="exactly 16 rows",
+            hint="refuse only len(rows) > max_batch_rows: the limit itself is allowed"),
     Mistake(
         2,
         "smart-quotes-in-code",
@@ -111,7 +117,7 @@ UNSEEDED = {
     "server_starts": PRECONDITION,
     "healthz": "the starter's ✗ (test_starter_fails_with_hints); a solution without it fails "
     "server_starts' wait first",
-    "readyz": "the starter's ✗; readiness_semantics has the seeded mistakes of readiness",
+    "readyz": "the starter's ✗ (its /readyz answers 200 with no model loaded)",
     "predict_matches_model": "its only realistic cause, a wrong feature order, also breaks "
     "predict_float's types in the starter; test_starter_fails_with_hints shows it",
     "docs_pages": "FastAPI serves them by default: only turning them off breaks it",

@@ -82,9 +82,11 @@ def started(lab_dir, model_copy, sources, tmp_path_factory):
         "a mismatched artifact": server_env(broken),
     }
     main = procs.uvicorn(lab_dir, server_env(model_copy)).start()
-    without_model = {name: procs.uvicorn(lab_dir, env).start() for name, env in cases.items()}
+    without_model = {
+        name: procs.uvicorn(lab_dir, env, background=True).start() for name, env in cases.items()
+    }
     pytest_run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    unit_tests = procs.Server(pytest_run, lab_dir, {}, port=0).start()
+    unit_tests = procs.Server(procs.nice(pytest_run), lab_dir, {}, port=0).start()
     return Started(main, without_model, unit_tests)
 
 
@@ -181,20 +183,27 @@ def test_healthz(http):
     soft.raise_if_any()
 
 
-def test_readyz(http, ready):
+def test_readyz(http, rows, ready):
     """GET /readyz answers 200 once the model is loaded"""
     expect(ready, describe(http.get("/readyz")), "HTTP 200 within 15 s of start-up")
+    # Ready must mean able to serve: a /readyz that answers 200 while /predict
+    # answers 503 sends traffic to a pod that cannot serve it.
+    answer = post(http, "/predict", json=rows[0])
+    expect(
+        answer.status_code != 503,
+        f"/readyz 200 while POST /predict → {describe(answer)}",
+        "/readyz 200 only once the model is loaded",
+        hint="answer 503 from /readyz until app.state holds the loaded model",
+    )
 
 
 def test_predict_float(http, rows, ready):
     """POST /predict returns a plain float, the model version and a request id"""
     response = post(http, "/predict", json=rows[0])
     if response.status_code == 503:
-        raise Fail(
-            describe(response),
-            "HTTP 200",
-            detail="the model was never loaded: lifespan must call load_model (Step 1)",
-        )
+        raise Fail(describe(response), "HTTP 200: the model loaded at start-up",
+                   hint="call load_model in lifespan and keep the model in app.state",
+                   see="Step 1 — Load the model once")  # fmt: skip
     expect(response.status_code == 200, describe(response), "HTTP 200")
     try:
         body = response.json()
@@ -207,10 +216,15 @@ def test_predict_float(http, rows, ready):
         f"prediction = {json.dumps(value)}",
         "a single finite number, such as 152.3",
     )
+    version = body.get("model_version") if isinstance(body, dict) else None
+    # The checker's copy of the card says CHECKER_VERSION: only a service that
+    # reads MODEL_CARD_PATH's card answers it.
     soft.check(
-        isinstance(body, dict) and body.get("model_version"),
-        "no model_version",
-        "model_version from the card",
+        version == CHECKER_VERSION,
+        f"model_version = {json.dumps(version)}" if version else "no model_version",
+        f"{CHECKER_VERSION!r}, the version in the card at MODEL_CARD_PATH",
+        hint="answer model_version from the loaded card (model.version), never a constant",
+        see="Step 1 — Load the model once",
     )
     soft.check(isinstance(body, dict) and body.get("request_id"), "no request_id", "a request_id")
     soft.raise_if_any()
@@ -260,6 +274,15 @@ def test_batch(http, rows, reference, serving):
             )
         )
         soft.check(same, f"predictions {str(got)[:80]}", "5 floats matching the model")
+    # The bound itself: exactly MAX_BATCH_ROWS rows are allowed, one more is not.
+    at_bound = post(http, "/predict/batch", json={"rows": [rows[0]] * BATCH_BOUND})
+    got = at_bound.json().get("predictions") if at_bound.status_code == 200 else None
+    soft.check(
+        isinstance(got, list) and len(got) == BATCH_BOUND,
+        f"exactly {BATCH_BOUND} rows → {describe(at_bound)}",
+        f"HTTP 200 with {BATCH_BOUND} predictions: MAX_BATCH_ROWS={BATCH_BOUND} rows are allowed",
+        hint="refuse only len(rows) > max_batch_rows: the limit itself is allowed",
+    )
     too_many = post(http, "/predict/batch", json={"rows": [rows[0]] * (BATCH_BOUND + 1)})
     soft.check(
         too_many.status_code == 422,
