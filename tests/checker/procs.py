@@ -92,19 +92,26 @@ class Server:
         with ui.waiting(f"waiting for the server on port {self.port} to answer {path}", timeout):
             while time.monotonic() < deadline:
                 if not self.alive():
-                    raise Stop(
+                    self._stop_starting(
                         f"the server exited with code {self.process.returncode} while starting",
-                        detail="its last log lines:\n" + indent(self.tail()),
-                    )
+                        self.process.returncode, timeout,
+                    )  # fmt: skip
                 with contextlib.suppress(httpx.HTTPError):
                     code = httpx.get(self.url + path, timeout=1.0).status_code
                     if code == ready_status if ready_status else code < 500:
                         return
                 time.sleep(0.2)
-        raise Stop(
-            f"the server did not answer {path} within {timeout:.0f} s",
-            detail="its last log lines:\n" + indent(self.tail()),
-        )
+        self._stop_starting(f"the server did not answer {path} within {timeout:.0f} s", None,
+                            timeout)  # fmt: skip
+
+    def _stop_starting(self, what: str, returncode: int | None, timeout: float) -> None:
+        """Stop with the cause the log shows and its hint, or with the log's tail."""
+        from checker.startup import diagnose
+
+        cause = diagnose(self.log_lines(), self.cwd, returncode, timeout)
+        if cause is not None:
+            raise Stop(cause.message, hint=cause.hint)
+        raise Stop(what, detail="its last log lines:\n" + indent(self.tail()))
 
     def finish(self, timeout: float) -> int | None:
         """Waits for a job (not a server) to end by itself; None if it ran too long."""

@@ -25,7 +25,8 @@ OFFLINE = [lab for lab in EDITABLE if lab not in LIVE]
 # builds, throughput on pinned cores) and share state (lab 03's labelled
 # containers and images), so running them side by side would only trade their
 # time budgets against each other.
-LOCAL_MODULES = {"test_labs", "test_mistakes", "test_docker_tier", "test_signals"}
+LOCAL_MODULES = {"test_labs", "test_mistakes", "test_docker_tier", "test_signals",
+                 "test_hostile_folders"}  # fmt: skip
 
 
 def serial_group(item) -> str | None:

@@ -4,7 +4,16 @@ from project.seeded import PRECONDITION, Mistake
 
 NB = "train.ipynb"
 
+CREATED_AT_HINT = (
+    "created_at = datetime.now(UTC).isoformat(): a time without an offset is ambiguous"
+)
+
 MISTAKES = [
+    Mistake(1, "card-metrics-of-the-linear-model", NB, 'scores.loc["random forest"]',
+            'scores.loc["linear"]', "card_metrics", says="the saved forest's on the hold-out set"),
+    Mistake(1, "created-at-without-offset", NB, "datetime.now(UTC).isoformat(",
+            "datetime.now().isoformat(", "card_fields", says="has no UTC offset",
+            hint=CREATED_AT_HINT),
     Mistake(
         1,
         "smart-quotes-in-notebook",

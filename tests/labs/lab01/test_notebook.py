@@ -174,6 +174,49 @@ def test_card_fields(card):
         "no scikit-learn version in libraries",
         "libraries with the scikit-learn version",
     )
+    created = str(card.get("created_at", ""))
+    soft.check(
+        has_utc_offset(created),
+        f"created_at '{created}' has no UTC offset",
+        "an ISO 8601 time with its offset, such as 2026-11-27T09:30:00+00:00",
+        hint="created_at = datetime.now(UTC).isoformat(): a time without an offset is ambiguous",
+    )
+    soft.raise_if_any()
+
+
+def has_utc_offset(text: str) -> bool:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text).utcoffset() is not None
+    except ValueError:
+        return False
+
+
+# The card rounds its metrics to 4 decimals.
+METRIC_TOLERANCE = 1e-3
+
+
+def test_card_metrics(card, model, holdout):
+    """The card's metrics are the saved forest's, on the hold-out set"""
+    from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
+    _, (_, x_test, _, y_test) = holdout
+    predicted = model.predict(x_test)
+    measured = {
+        "test_r2": r2_score(y_test, predicted),
+        "test_mae": mean_absolute_error(y_test, predicted),
+        "test_rmse": root_mean_squared_error(y_test, predicted),
+    }
+    metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
+    soft = Soft()
+    for key, value in measured.items():
+        found = metrics.get(key)
+        soft.check(
+            isinstance(found, int | float) and abs(found - value) <= METRIC_TOLERANCE,
+            f"{key} {found} in the card",
+            f"{value:.4f}, the saved forest's on the hold-out set",
+        )
     soft.raise_if_any()
 
 

@@ -114,6 +114,7 @@ MISTAKES = [
 ]  # fmt: skip
 
 UNSEEDED = {
+    "model_loads": PRECONDITION + "; tests/project/test_hostile_folders.py breaks the model",
     "server_starts": PRECONDITION,
     "healthz": "the starter's ✗ (test_starter_fails_with_hints); a solution without it fails "
     "server_starts' wait first",

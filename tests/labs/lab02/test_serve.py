@@ -4,11 +4,13 @@ import ast
 import contextlib
 import json
 import math
+import os
 import shutil
 import sys
 import time
 import tokenize
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,26 +26,55 @@ SMART = {"\u2018": "‘", "\u2019": "’", "\u201c": "“", "\u201d": "”", "\u
 
 
 # -- fixtures -----------------------------------------------------------------------
+FOLDER_HINT = "point LAB_DIR at a lab 02 folder, or restore the starter: make reset 2"
+MODEL_HINT = "lab 02 starts with lab 01's models/: make reset 2 restores them"
+
+
 @pytest.fixture(scope="session")
 def sources(lab_dir):
     app = lab_dir / "app" / "main.py"
     if not app.is_file():
-        raise Stop(f"{app} does not exist", detail="restore the starter with make reset 2")
-    return sorted(p for p in lab_dir.rglob("*.py") if ".venv" not in p.parts)
+        raise Stop(f"{lab_dir} has no app/main.py", hint=FOLDER_HINT, see="Files you edit")
+    return python_sources(lab_dir)
+
+
+def python_sources(lab_dir) -> list:
+    """The folder's .py files; a symbolic link that loops back stops the run."""
+    found = []
+    for root, dirs, files in os.walk(lab_dir):  # symbolic links are not followed
+        here = Path(root)
+        for name in dirs:
+            link = here / name
+            if not link.is_symlink():
+                continue
+            try:
+                target = link.resolve(strict=True)
+            except (OSError, RuntimeError):
+                target = None
+            if target is None or target == here.resolve() or target in here.resolve().parents:
+                raise Stop(f"{link.relative_to(lab_dir)} is a symbolic link that loops back "
+                           "to a folder containing it", hint="remove the link")  # fmt: skip
+        dirs[:] = [d for d in dirs if d not in {".venv", "__pycache__", ".git"}]
+        found += [here / f for f in files if f.endswith(".py")]
+    return sorted(found)
 
 
 @pytest.fixture(scope="session")
 def model_copy(lab_dir, tmp_path_factory):
     """A private copy of the learner's artifact and card, so the checker never touches theirs."""
     source = lab_dir / "models"
-    if not (source / ARTIFACT).is_file() or not (source / CARD).is_file():
-        raise Stop(
-            f"no model in {source}",
-            detail="lab 02 starts with models/ from lab 01; restore it with make reset 2",
-        )
+    for name in (ARTIFACT, CARD):
+        if not (source / name).is_file():
+            raise Stop(f"models/{name} is missing from {lab_dir}", hint=MODEL_HINT)
+    try:
+        card = json.loads((source / CARD).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise Stop(f"models/{CARD} cannot be read: {exc}", hint=MODEL_HINT) from None
+    if not isinstance(card, dict):
+        raise Stop(f"models/{CARD} holds {type(card).__name__}, not a card object",
+                   hint=MODEL_HINT)  # fmt: skip
     target = tmp_path_factory.mktemp("model")
     shutil.copy(source / ARTIFACT, target / ARTIFACT)
-    card = json.loads((source / CARD).read_text(encoding="utf-8"))
     card["version"] = CHECKER_VERSION
     (target / CARD).write_text(json.dumps(card), encoding="utf-8")
     return target
@@ -115,9 +146,20 @@ def rows():
 
 
 @pytest.fixture(scope="session")
-def reference(model_copy, rows):
+def loaded(model_copy):
+    """The artifact, loaded the safe way: an unloadable model stops the run here."""
+    try:
+        return artifact.load(model_copy / ARTIFACT)
+    except Exception as exc:  # skops raises several kinds for a broken file
+        size = (model_copy / ARTIFACT).stat().st_size
+        raise Stop(f"models/{ARTIFACT} ({size} bytes) cannot be loaded: {type(exc).__name__}",
+                   hint=MODEL_HINT) from None  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def reference(loaded, rows):
     """What the artifact itself predicts for the test rows."""
-    return artifact.predict(artifact.load(model_copy / ARTIFACT), rows)
+    return artifact.predict(loaded, rows)
 
 
 @pytest.fixture(scope="session")
@@ -159,12 +201,26 @@ def test_code_compiles(lab_dir, sources):
         try:
             with tokenize.open(path) as handle:
                 ast.parse(handle.read(), filename=str(path))
+        except UnicodeDecodeError as exc:
+            raise Stop(f"{path.relative_to(lab_dir)}: not UTF-8 text (byte {exc.start})",
+                       hint="save the file as UTF-8 in your editor") from None  # fmt: skip
         except SyntaxError as exc:
+            if exc.lineno is None:  # tokenize: a bad encoding, before any line
+                raise Stop(f"{path.relative_to(lab_dir)}: {exc.msg}",
+                           hint="save the file as UTF-8 in your editor") from None  # fmt: skip
             line = (exc.text or "").rstrip()
             found = [f"{SMART[c]} (U+{ord(c):04X})" for c in line if c in SMART]
             where = f"{path.relative_to(lab_dir)}, line {exc.lineno}"
             reason = f"smart quote or dash {', '.join(found)}" if found else exc.msg
-            raise Stop(f"{where}: {reason}", detail=f"the line is: {line.strip()}") from None
+            hint = "" if found else "fix the syntax error at the line shown"
+            raise Stop(f"{where}: {reason}", detail=f"the line is: {line.strip()}",
+                       hint=hint) from None  # fmt: skip
+
+
+def test_model_loads(loaded):
+    """The folder's model and card load (models/ from lab 01)"""
+    expect(hasattr(loaded, "predict"), type(loaded).__name__, "an estimator with predict()",
+           hint=MODEL_HINT)  # fmt: skip
 
 
 def test_server_starts(server):
