@@ -78,10 +78,14 @@ labs:
 labs-sync:
 	@scripts/labs-sync.sh
 
-.PHONY: notebook  ## open Jupyter on the lab 01 notebook
+.PHONY: notebook  ## open Jupyter on the lab 01 notebook (make check-lab 1 runs it headless)
 notebook:
 	@$(BOOTSTRAP) notebook
-	@$(VENV)/bin/jupyter lab notebooks/train.ipynb
+	@$(VENV)/bin/jupyter lab notebooks/train.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: profiler  ## install py-spy, lab 09's sampling profiler, into .venv
+profiler:
+	@$(BOOTSTRAP) profile
 
 .PHONY: tools  ## install the pinned kind, kubectl and helm into .tools/bin (needs internet)
 tools:

@@ -26,7 +26,7 @@ OFFLINE = [lab for lab in EDITABLE if lab not in LIVE]
 # containers and images), so running them side by side would only trade their
 # time budgets against each other.
 LOCAL_MODULES = {"test_labs", "test_mistakes", "test_docker_tier", "test_signals",
-                 "test_hostile_folders"}  # fmt: skip
+                 "test_hostile_folders", "test_services"}  # fmt: skip
 
 
 def serial_group(item) -> str | None:

@@ -49,18 +49,30 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def read_card(card_path: Path) -> dict[str, Any]:
+    """The card, with each field the service relies on of the right type: a card of
+    the wrong shape is a ModelLoadError (not ready), never a crash at start-up."""
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"model card {card_path} is not valid JSON: {exc}") from exc
+    if not isinstance(card, dict):
+        raise ModelLoadError(f"model card {card_path} holds {type(card).__name__}, not an object")
+    for key in ("name", "version", "artifact_sha256"):
+        if not isinstance(card.get(key), str):
+            raise ModelLoadError(f"model card {card_path}: '{key}' must be a string")
+    names = card.get("feature_names")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ModelLoadError(f"model card {card_path}: 'feature_names' must be a list of names")
+    return card
+
+
 def load_model(model_path: Path, card_path: Path) -> LoadedModel:
     if not card_path.is_file():
         raise ModelLoadError(f"model card not found at {card_path}")
     if not model_path.is_file():
         raise ModelLoadError(f"model artifact not found at {model_path}")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"model card {card_path} is not valid JSON: {exc}") from exc
-    for key in ("name", "version", "feature_names", "artifact_sha256"):
-        if key not in card:
-            raise ModelLoadError(f"model card {card_path} has no '{key}'")
+    card = read_card(card_path)
 
     actual = sha256_of(model_path)
     if actual != card["artifact_sha256"]:
@@ -81,4 +93,9 @@ def load_model(model_path: Path, card_path: Path) -> LoadedModel:
     expected = list(getattr(estimator, "feature_names_in_", card["feature_names"]))
     if expected != card["feature_names"]:
         raise ModelLoadError(f"card features {card['feature_names']} != model's {expected}")
+    width = getattr(estimator, "n_features_in_", None)
+    if width != len(card["feature_names"]):
+        raise ModelLoadError(
+            f"the model takes {width} features, the card names {len(card['feature_names'])}"
+        )
     return LoadedModel(estimator=estimator, card=card)

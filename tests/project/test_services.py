@@ -1,0 +1,73 @@
+"""The reference services stay live and report not-ready, never crash (a crash loop
+on Kubernetes), whatever the model card and artifact hold: real uvicorn, over HTTP."""
+
+import json
+import shutil
+
+import httpx
+import pytest
+
+from checker import procs
+from checker.course import find
+from project.conftest import copy_tree
+
+pytestmark = pytest.mark.full
+SERVICES = [2, 8, 9]  # lab 02's service, the cluster labs' (07-08), the fast one (09)
+ARTIFACT, CARD = "diabetes-rf.skops", "model-card.json"
+
+
+def card_is_a_number(models):
+    (models / CARD).write_text("42\n")
+
+
+def hash_is_a_number(models):
+    card = json.loads((models / CARD).read_text())
+    card["artifact_sha256"] = 1234
+    (models / CARD).write_text(json.dumps(card))
+
+
+def forest_of_the_wrong_width(models):
+    """A valid forest on 3 features, its hash in a card that names 10."""
+    import hashlib
+
+    import skops.io as sio
+    from sklearn.datasets import load_diabetes
+    from sklearn.ensemble import RandomForestRegressor
+
+    data = load_diabetes()
+    forest = RandomForestRegressor(n_estimators=5, random_state=0)
+    forest.fit(data.data[:, :3], data.target)
+    sio.dump(forest, models / ARTIFACT)
+    card = json.loads((models / CARD).read_text())
+    card["artifact_sha256"] = hashlib.sha256((models / ARTIFACT).read_bytes()).hexdigest()
+    (models / CARD).write_text(json.dumps(card))
+
+
+CASES = [card_is_a_number, hash_is_a_number, forest_of_the_wrong_width]
+
+
+def test_services_stay_live_and_not_ready(tmp_path):
+    servers = {}
+    try:
+        for number in SERVICES:
+            lab = find(number)
+            for case in CASES:
+                tree = copy_tree(lab, lab.solution_path, tmp_path / f"{number}-{case.__name__}")
+                case(tree / "models")
+                shutil.rmtree(tree / "tests")
+                env = {"MODEL_PATH": str(tree / "models" / ARTIFACT),
+                       "MODEL_CARD_PATH": str(tree / "models" / CARD)}  # fmt: skip
+                servers[(number, case.__name__)] = procs.uvicorn(tree, env).start()
+        problems = []
+        for (number, case), server in servers.items():
+            server.wait_until_up("/healthz", timeout=120)
+            live = httpx.get(server.url + "/healthz", timeout=5).status_code
+            ready = httpx.get(server.url + "/readyz", timeout=5).status_code
+            said = [line for line in server.log_lines() if "model not loaded" in line]
+            if (live, ready) != (200, 503) or not said or not server.alive():
+                problems.append(f"lab {number}, {case}: /healthz {live}, /readyz {ready}, "
+                                f"log: {server.tail(4)}")  # fmt: skip
+        assert not problems, "\n".join(problems)
+    finally:
+        for server in servers.values():
+            server.stop()
