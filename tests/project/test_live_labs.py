@@ -143,3 +143,41 @@ def test_live_mistake_is_caught_by_its_check(cluster, has_grafana, mistake, tmp_
     )
     assert f"hint: {mistake.hint or lab.checks[mistake.caught_by].hint}" in run.output
     assert mistake.says in run.output, run.output
+
+
+def test_lab05_to_lab06_loses_no_pod(cluster, tmp_path):
+    """Lab 06's Deployment stops setting replicas: make deploy hands the count to the
+    HPA, so the 3 pods of lab 05 keep running (a plain apply would drop to 1)."""
+    namespace = f"switch-{secrets.token_hex(3)}"
+    env = {**os.environ, "WORKSHOP_NAMESPACE": namespace, "ROLLOUT_TIMEOUT": "90s",
+           "WORKSHOP_LAST_IMAGE": str(tmp_path / "last-image")}  # fmt: skip
+    selector = "app.kubernetes.io/name=diabetes-api"
+
+    def deploy(number: int) -> str:
+        lab = find(number)
+        tree = copy_tree(lab, lab.solution_path, tmp_path / lab.slug)
+        own_node_port(tree)
+        done = subprocess.run([str(REPO / "scripts" / "deploy.sh"), str(tree)], env=env,
+                              capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stderr
+
+    def running() -> set[str]:
+        pods = cluster.core.list_namespaced_pod(namespace, label_selector=selector).items
+        return {p.metadata.name for p in pods if p.metadata.deletion_timestamp is None}
+
+    try:
+        deploy(5)
+        before = running()
+        assert len(before) == 3, before
+        said = deploy(6)
+        assert "handing the count (3 pods) to the HPA" in said, said
+        for _ in range(10):  # the apply is done: a dropped pod would already be terminating
+            replicas = cluster.apps.read_namespaced_deployment("diabetes-api", namespace)
+            assert replicas.spec.replicas == 3, (
+                f"replicas {replicas.spec.replicas} after the switch"
+            )
+            assert running() == before, f"pods {sorted(running())}, were {sorted(before)}"
+            time.sleep(1)
+    finally:
+        remove_namespace(cluster, namespace)
