@@ -71,3 +71,35 @@ def test_services_stay_live_and_not_ready(tmp_path):
     finally:
         for server in servers.values():
             server.stop()
+
+
+# Every status each route answers besides FastAPI's own 200 and 422.
+DOCUMENTED = {
+    2: {"/readyz": {"503"}, "/model": {"503", "500"}, "/predict": {"413", "503", "500"},
+        "/predict/batch": {"413", "503", "500"}},
+    8: {"/readyz": {"503"}, "/model": {"503", "500"},
+        "/predict": {"401", "413", "503", "500"}, "/predict/batch": {"401", "413", "503", "500"}},
+    9: {"/readyz": {"503"}, "/model": {"503", "500"}, "/predict": {"413", "503", "500"},
+        "/predict/batch": {"413", "503", "500"}},
+}  # fmt: skip
+
+
+def test_openapi_lists_every_status_the_service_answers(tmp_path):
+    servers = {}
+    try:
+        for number in SERVICES:
+            lab = find(number)
+            tree = copy_tree(lab, lab.solution_path, tmp_path / str(number))
+            servers[number] = procs.uvicorn(tree, {}).start()
+        missing = []
+        for number, server in servers.items():
+            server.wait_until_up("/healthz", timeout=120)
+            paths = httpx.get(server.url + "/openapi.json", timeout=10).json()["paths"]
+            for path, wanted in DOCUMENTED[number].items():
+                found = {code for method in paths[path].values() for code in method["responses"]}
+                if not wanted <= found:
+                    missing.append(f"lab {number} {path}: {sorted(wanted - found)} undocumented")
+        assert not missing, "\n".join(missing)
+    finally:
+        for server in servers.values():
+            server.stop()

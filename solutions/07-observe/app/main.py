@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
-from app import draining, metrics
+from app import draining, metrics, responses
 from app.config import Settings, get_settings
 from app.logging_setup import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -103,7 +103,12 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="Readiness: the model is loaded and warmed up")
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: the model is loaded and warmed up",
+        responses=responses.NOT_READY,
+    )
     async def readyz(request: Request) -> JSONResponse:
         if request.app.state.model is None:
             return JSONResponse(status_code=503, content={"status": "not ready"})
@@ -111,12 +116,16 @@ def create_app(
             return JSONResponse(status_code=503, content={"status": "draining"})
         return JSONResponse(content={"status": "ready"})
 
-    @app.get("/model", tags=["model"], summary="The model card")
+    @app.get("/model", tags=["model"], summary="The model card", responses=responses.MODEL)
     async def model_card(model: ModelDep) -> dict[str, Any]:
         return model.card
 
     @app.post(
-        "/predict", tags=["model"], summary="Predict for one patient", dependencies=KEY_REQUIRED
+        "/predict",
+        tags=["model"],
+        summary="Predict for one patient",
+        responses=responses.PREDICT_WITH_KEY,
+        dependencies=KEY_REQUIRED,
     )
     def predict(
         features: PatientFeatures, model: ModelDep, measure: MetricsDep, request: Request
@@ -136,6 +145,7 @@ def create_app(
         "/predict/batch",
         tags=["model"],
         summary="Predict for several patients",
+        responses=responses.PREDICT_WITH_KEY,
         dependencies=KEY_REQUIRED,
     )
     def predict_batch(

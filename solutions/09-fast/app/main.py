@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
+from app import responses
 from app.config import Settings, get_settings
 from app.logging_setup import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -94,13 +95,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="Readiness: the model is loaded and warmed up")
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: the model is loaded and warmed up",
+        responses=responses.NOT_READY,
+    )
     async def readyz(request: Request) -> JSONResponse:
         if request.app.state.model is None:
             return JSONResponse(status_code=503, content={"status": "not ready"})
         return JSONResponse(content={"status": "ready"})
 
-    @app.get("/model", tags=["model"], summary="The model card")
+    @app.get("/model", tags=["model"], summary="The model card", responses=responses.MODEL)
     async def model_card(model: ModelDep) -> dict[str, Any]:
         return model.card
 
@@ -108,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "/predict",
         tags=["model"],
         summary="Predict for one patient",
+        responses=responses.PREDICT,
         response_model=PredictionResponse,
     )
     async def predict(features: PatientFeatures, model: ModelDep, request: Request) -> Response:
@@ -127,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "/predict/batch",
         tags=["model"],
         summary="Predict for several patients",
+        responses=responses.PREDICT,
         response_model=BatchPredictionResponse,
     )
     async def predict_batch(
