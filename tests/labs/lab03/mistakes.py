@@ -26,13 +26,17 @@ CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", \\
 DOCKERFILE = "Dockerfile"
 FINAL_CODE = (
     "# Dependencies above, code below: a code change rebuilds only these layers.\n"
-    "COPY --chown=10001:10001 models/ ./models/\n"
-    "COPY --chown=10001:10001 app/ ./app/\n"
+    "# Root owns them (no --chown): the app user can read the code and the model but\n"
+    "# never rewrite them, even through a hole in the service.\n"
+    "COPY models/ ./models/\n"
+    "COPY app/ ./app/\n"
 )
 CMD = (
     'CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", \\\n'
     '     "--timeout-graceful-shutdown", "5", "--no-access-log"]'
 )
+
+CHOWN_HINT = "drop --chown from COPY app/ and models/: the user that runs the code must not own it"
 
 MISTAKES = [
     Mistake(3, "runs-as-root", DOCKERFILE, "USER 10001:10001\n", "", "non_root_user"),
@@ -96,10 +100,13 @@ MISTAKES = [
         3,
         "model-missing-from-image",
         DOCKERFILE,
-        "COPY --chown=10001:10001 models/ ./models/\n",
+        "COPY models/ ./models/\n",
         "",
         "model_included",
     ),
+    Mistake(3, "code-owned-by-the-app-user", DOCKERFILE, "COPY app/ ./app/\n",
+            "COPY --chown=10001:10001 app/ ./app/\n", "non_root_user", says="--chown=10001",
+            hint=CHOWN_HINT),
     Mistake(3, "expose-port-mismatch", DOCKERFILE, "EXPOSE 8000", "EXPOSE 8080", "port_matches"),
     Mistake(
         3,

@@ -201,6 +201,16 @@ def test_non_root_user(parsed):
         f"USER {users[-1]['value']}",
         "a numeric UID other than 0, so Kubernetes can verify runAsNonRoot",
     )
+    # The code and the model stay root's: the app user reads them and cannot
+    # rewrite them, even if the service is taken over.
+    given = [i for i in final_stage(parsed) if i["instruction"] in ("COPY", "ADD")
+             and re.search(rf"--chown=(?:{re.escape(user)}|app)\b", i["value"])]  # fmt: skip
+    expect(
+        not given,
+        f"line {given[0]['startline'] + 1}: {line(given[0])}" if given else "",
+        "COPY without --chown: root owns the code and model, the app user only reads them",
+        hint="drop --chown from COPY app/ and models/: the user that runs the code must not own it",
+    )
 
 
 def test_exec_form_cmd(parsed):
