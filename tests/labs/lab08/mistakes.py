@@ -25,7 +25,13 @@ jobs:
 # A token with GitHub's classic shape, assembled here so that no scanner sees one.
 FAKE_TOKEN = "ghp_" + "Wk3x" * 9
 
+REF_HINT = "set WORKSHOP_REF to the workshop's commit SHA: a branch changes the test under you"
+
 MISTAKES = [
+    Mistake(8, "workshop-on-a-branch", WORKFLOW,
+            "WORKSHOP_REF: 10980c3c2bd3ed3f2bb2c8e388abe3049d83aa9e", "WORKSHOP_REF: main",
+            "e2e_runs_checker", says="at 'main', a moving branch",
+            hint=REF_HINT),
     Mistake(8, "node20-action", WORKFLOW,
             "actions/upload-artifact@b7c566a772e6b6bfb58ed0dc250532a479d7789f # v6.0.0\n"
             "        with:\n          name: image",

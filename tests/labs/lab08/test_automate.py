@@ -339,7 +339,26 @@ def test_e2e_runs_checker(workflow):
         "no logs kept when it fails",
         "if: failure() steps: kind export logs, then actions/upload-artifact",
     )
+    ref = workshop_ref(workflow, job)
+    soft.check(
+        ref is None or re.fullmatch(r"[0-9a-f]{40}|v\d+(\.\d+)*", ref),
+        f"job {name} checks out the workshop at '{ref}', a moving branch",
+        "a fixed commit SHA (or a release tag)",
+        hint="set WORKSHOP_REF to the workshop's commit SHA: a branch changes the test under you",
+    )
     soft.raise_if_any()
+
+
+def workshop_ref(workflow: dict, job: dict) -> str | None:
+    """The ref of the step that checks out another repository (the workshop)."""
+    env = {**(workflow.get("env") or {}), **(job.get("env") or {})}
+    for step in steps(job):
+        given = step.get("with") or {}
+        if str(step.get("uses", "")).startswith("actions/checkout@") and given.get("repository"):
+            ref = str(given.get("ref", ""))
+            found = re.fullmatch(r"\$\{\{\s*env\.(\w+)\s*\}\}", ref)
+            return str(env.get(found.group(1), "")) if found else ref
+    return None
 
 
 def test_deploy_guarded(workflow):
