@@ -13,7 +13,7 @@ main() {
   # Independent cases side by side: the cluster cases mostly wait on rollouts,
   # scale-ups and scrapes, each in its own namespace (tests/project/conftest.py
   # keeps the cases that share state on one worker).
-  local workers=(-n "${WORKSHOP_TEST_WORKERS:-3}" --dist loadgroup)
+  local workers=(-n "${WORKSHOP_TEST_WORKERS:-3}" --dist load)
   cd "${REPO}"
   case "${tier}" in
     quick) marker=(-m "not full") workers=() ;;

@@ -20,25 +20,28 @@ LIVE = [lab for lab in EDITABLE if "cluster" in lab.needs]
 OFFLINE = [lab for lab in EDITABLE if lab not in LIVE]
 
 
-# The full tier's modules whose cases run on this machine's cores: one after
-# another, on one worker. They compute (notebooks, uvicorn start-ups, Docker
-# builds, throughput on pinned cores) and share state (lab 03's labelled
-# containers and images), so running them side by side would only trade their
-# time budgets against each other.
+# The full tier's cases that compute on this machine's cores (notebooks, uvicorn
+# start-ups, Docker builds, throughput on pinned cores) and share its state (lab
+# 03's labelled containers and images) run one after another, on one worker.
+# make test spreads the cluster cases, which mostly wait on rollouts, scale-ups
+# and scrapes, each in a namespace of its own, over the other workers.
 LOCAL_MODULES = {"test_labs", "test_mistakes", "test_docker_tier", "test_signals",
                  "test_hostile_folders", "test_services"}  # fmt: skip
 
 
-def serial_group(item) -> str | None:
-    """The cluster cases mostly wait on rollouts, scale-ups and scrapes, each in a
-    namespace of its own: make test spreads them over the other workers."""
-    return "local" if item.module.__name__.rsplit(".", 1)[-1] in LOCAL_MODULES else None
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's own loadgroup cannot group under pytest 9 (it rewrites a node id
+    attribute pytest 9 no longer has): a LoadScope scheduler whose scope is
+    "local" for the modules above, and each test alone otherwise."""
+    from xdist.scheduler import LoadScopeScheduling
 
+    class LocalOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+            return "local" if module in LOCAL_MODULES else nodeid
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if group := serial_group(item):
-            item.add_marker(pytest.mark.xdist_group(group))
+    return LocalOnOneWorker(config, log)
 
 
 TIER_SECONDS: dict[str, float] = defaultdict(float)

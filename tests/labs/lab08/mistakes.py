@@ -83,6 +83,5 @@ MISTAKES = [
 UNSEEDED = {
     "workflow_schema": "guide-workflow-pasted is refused earlier, as invalid YAML",
     "actionlint": "the starter's ✗ (test_starter_fails_with_hints)",
-    "e2e_runs_checker": "the starter's ✗: its e2e job is a TODO",
     "lint_and_tests_pass_here": "the starter's ✗: it runs the learner's own pytest",
 }
