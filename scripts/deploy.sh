@@ -46,13 +46,17 @@ ensure_secret() {
 # from the last-applied record first makes the apply leave the count alone; the
 # HPA then owns it.
 hand_replicas_to_hpa() { # rendered manifests
-  # kubectl parses the YAML, so this needs nothing but python3's standard library.
-  kubectl create --dry-run=client -o json -f "$1" 2>/dev/null | python3 -c '
-import json, sys
-body = json.load(sys.stdin)
-items = body.get("items", [body])
-deployments = [i for i in items if i.get("kind") == "Deployment"]
-sys.exit(0 if any("replicas" not in i.get("spec", {}) for i in deployments) else 1)' || return 0
+  # The venv's Python reads the YAML (make deploy bootstraps it); without it
+  # (a pipeline calling this script directly) there is no earlier apply to hand over.
+  local python="${REPO}/.venv/bin/python"
+  [[ -x "${python}" ]] || return 0
+  "${python}" - "$1" <<'PY' || return 0
+import sys
+import yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1], encoding="utf-8")) if isinstance(d, dict)]
+deployments = [d for d in docs if d.get("kind") == "Deployment"]
+sys.exit(0 if any("replicas" not in (d.get("spec") or {}) for d in deployments) else 1)
+PY
   local last
   last="$(kubectl -n "${NAMESPACE}" apply view-last-applied "deployment/${APP}" -o json 2>/dev/null)" || return 0
   python3 -c 'import json,sys; sys.exit(0 if "replicas" in json.load(sys.stdin).get("spec", {}) else 1)' <<<"${last}" || return 0

@@ -75,7 +75,7 @@ CASES = {
     "sys.exit at import": (exits_at_import, "exited with code 3 while importing",
                            "sys.exit() or exit() at module level", 20),
     "endless loop at import": (endless_import, "did not finish within 45 s",
-                               "a loop or a blocking call at module level", 60),
+                               "a loop or a blocking call at module level", 90),
 }  # fmt: skip
 
 

@@ -78,7 +78,7 @@ MISTAKES = [
         DOCKERFILE,
         CMD,
         "CMD uvicorn app.main:app --host 0.0.0.0 --port 8000 --timeout-graceful-shutdown 5",
-        "exec_form_cmd", says='to stop'),
+        "exec_form_cmd"),
     Mistake(
         3,
         "slow-stop-of-shell-form",
