@@ -9,13 +9,11 @@ from typing import Any
 import pandas as pd
 import skops.io as sio
 
+from app.card import ModelLoadError, read_card, require_width
+
 # The only non-default type a RandomForestRegressor needs. Anything else in the
 # file is refused: skops then never builds an object we did not expect.
 TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
-
-
-class ModelLoadError(Exception):
-    """The artifact is missing, tampered with, or does not match its card."""
 
 
 @dataclass(frozen=True)
@@ -51,24 +49,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_card(card_path: Path) -> dict[str, Any]:
-    """The card, with each field the service relies on of the right type: a card of
-    the wrong shape is a ModelLoadError (not ready), never a crash at start-up."""
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"model card {card_path} is not valid JSON: {exc}") from exc
-    if not isinstance(card, dict):
-        raise ModelLoadError(f"model card {card_path} holds {type(card).__name__}, not an object")
-    for key in ("name", "version", "artifact_sha256"):
-        if not isinstance(card.get(key), str):
-            raise ModelLoadError(f"model card {card_path}: '{key}' must be a string")
-    names = card.get("feature_names")
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise ModelLoadError(f"model card {card_path}: 'feature_names' must be a list of names")
-    return card
-
-
 def load_model(model_path: Path, card_path: Path) -> LoadedModel:
     if not card_path.is_file():
         raise ModelLoadError(f"model card not found at {card_path}")
@@ -95,9 +75,5 @@ def load_model(model_path: Path, card_path: Path) -> LoadedModel:
     expected = list(getattr(estimator, "feature_names_in_", card["feature_names"]))
     if expected != card["feature_names"]:
         raise ModelLoadError(f"card features {card['feature_names']} != model's {expected}")
-    width = getattr(estimator, "n_features_in_", None)
-    if width != len(card["feature_names"]):
-        raise ModelLoadError(
-            f"the model takes {width} features, the card names {len(card['feature_names'])}"
-        )
+    require_width(estimator, card)
     return LoadedModel(estimator=estimator, card=card)
