@@ -11,7 +11,7 @@ from checker.course import ManifestError, find, load
 def cmd_check(args: argparse.Namespace) -> int:
     from checker import runner
 
-    return runner.check(find(args.lab), args.lab_dir, args.verbose, args.json)
+    return runner.check(find(args.lab), args.lab_dir, args.verbose, args.json, args.until or [])
 
 
 def cmd_solution(args: argparse.Namespace) -> int:
@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--lab-dir", help="check this folder instead of the learner's tree")
     check.add_argument("--json", help="where to write the machine-readable results")
     check.add_argument("-v", "--verbose", action="store_true", help="timings and tracebacks")
+    check.add_argument("--until", action="append", metavar="CHECK",
+                       help="stop once this check (repeatable: these checks) has run")  # fmt: skip
     check.set_defaults(func=cmd_check)
     for name, func in (("solution", cmd_solution), ("reset", cmd_reset)):
         one = sub.add_parser(name)

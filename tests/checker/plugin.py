@@ -23,7 +23,9 @@ def check_title(item: pytest.Item) -> str:
 
 
 class Reporter:
-    def __init__(self, lab: Lab, lab_dir: Path | None, verbose: bool) -> None:
+    def __init__(
+        self, lab: Lab, lab_dir: Path | None, verbose: bool, until: set[str] = frozenset()
+    ) -> None:
         self.lab = lab
         self.verbose = verbose
         self.report = Report(lab, lab_dir)
@@ -32,6 +34,10 @@ class Reporter:
         self.started = self.report.started
         self.order: list[pytest.Item] = []
         self.stop_reason = ""
+        # --until: the run ends once these checks have run; what follows was not
+        # asked for, so it is "not run" without turning the exit code into 2.
+        self.until = set(until)
+        self.stopped_as_asked = False
         self._item_started: dict[str, float] = {}
 
     # -- collection -------------------------------------------------------
@@ -101,6 +107,10 @@ class Reporter:
         if cid not in self.results:
             self.results[cid] = result
             writers.print_result(result, self.verbose)
+        if self.until and self.until <= self.results.keys() and not item.session.shouldstop:
+            self.stopped_as_asked = True
+            self.stop_reason = f"stopped after {', '.join(sorted(self.until))} (--until)"
+            item.session.shouldstop = self.stop_reason
 
     # -- the end ----------------------------------------------------------
     def finish(self) -> int:
@@ -114,7 +124,7 @@ class Reporter:
                     "not-run",
                     message=f"skipped: {self.stop_reason or 'the run was stopped'}",
                     step=info.see if info else "",
-                    blocks_exit=True,
+                    blocks_exit=not self.stopped_as_asked,
                 )
                 self.results[cid] = r
                 writers.print_result(r, self.verbose)

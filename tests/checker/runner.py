@@ -23,11 +23,17 @@ def display(path: Path) -> str:
         return str(path)
 
 
-def check(lab: Lab, given_dir: str | None, verbose: bool, json_path: str | None) -> int:
+def check(
+    lab: Lab, given_dir: str | None, verbose: bool, json_path: str | None, until: list[str] = ()
+) -> int:
     lab_dir = resolve_lab_dir(lab, given_dir)
     ui.say(ui.paint(f"Lab {lab.code} · {lab.title}", "bold"))
     if not lab.ready:
         ui.say(f"  {ui.NOT_RUN} lab {lab.code} is not available yet in this version of the course")
+        return 2
+    if unknown := [cid for cid in until if cid not in lab.checks]:
+        ui.say(f"  {ui.FAIL} lab {lab.code} has no check {', '.join(unknown)}")
+        ui.say(f"      hint: --until takes one of: {', '.join(lab.checks)}")
         return 2
     if lab_dir is not None:
         ui.say(ui.paint(f"  checking {display(lab_dir)}", "dim"))
@@ -39,10 +45,16 @@ def check(lab: Lab, given_dir: str | None, verbose: bool, json_path: str | None)
             )
             return 2
     ui.say()
-    return run_suite(lab, lab_dir, verbose=verbose, json_path=json_path)
+    return run_suite(lab, lab_dir, verbose=verbose, json_path=json_path, until=set(until))
 
 
-def run_suite(lab: Lab, lab_dir: Path | None, verbose: bool, json_path: str | None) -> int:
+def run_suite(
+    lab: Lab,
+    lab_dir: Path | None,
+    verbose: bool,
+    json_path: str | None,
+    until: set[str] = frozenset(),
+) -> int:
     import pytest  # only here: `make help` must work without the venv
 
     from checker import procs
@@ -50,7 +62,7 @@ def run_suite(lab: Lab, lab_dir: Path | None, verbose: bool, json_path: str | No
 
     os.environ["WORKSHOP_LAB"] = str(lab.number)
     os.environ["WORKSHOP_LAB_DIR"] = str(lab_dir or "")
-    reporter = Reporter(lab, lab_dir, verbose)
+    reporter = Reporter(lab, lab_dir, verbose, until)
     args = [
         str(lab.suite), "-s", "-p", "no:terminal", "-p", "no:cacheprovider",
         "-W", "ignore", "--rootdir", str(REPO), "-c", str(REPO / "pyproject.toml"),
@@ -70,7 +82,8 @@ def run_suite(lab: Lab, lab_dir: Path | None, verbose: bool, json_path: str | No
         )
         if verbose:
             ui.say("\n".join(reporter.collect_errors))
-    path = Path(json_path) if json_path else default_results(lab, lab_dir)
+    partial = reporter.stopped_as_asked
+    path = Path(json_path) if json_path else default_results(lab, lab_dir, partial)
     reporter.write_json(path, code)
     counts = reporter.counts()
     elapsed = time.monotonic() - reporter.started
@@ -79,6 +92,11 @@ def run_suite(lab: Lab, lab_dir: Path | None, verbose: bool, json_path: str | No
         f"Lab {lab.code}: {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['not-run']} not run in {elapsed:.1f} s · results in {display(path)}"
     )
+    if reporter.stopped_as_asked:
+        # A partial run says nothing about the lab as a whole: not recorded as progress.
+        ui.say(ui.paint(f"Stopped as asked (--until): {counts['not-run']} check(s) not run.",
+                        "yellow"))  # fmt: skip
+        return code
     ui.say(next_step(lab, code, counts))
     if own_tree(lab, lab_dir):
         progress.record(lab, code, counts)
@@ -89,10 +107,13 @@ def own_tree(lab: Lab, lab_dir: Path | None) -> bool:
     return lab_dir is None or lab_dir == lab.tree_path
 
 
-def default_results(lab: Lab, lab_dir: Path | None) -> Path:
+def default_results(lab: Lab, lab_dir: Path | None, partial: bool = False) -> Path:
     """The learner's own run: labNN-latest.json. Grading another folder (LAB_DIR=)
-    never overwrites it: labNN-<folder>-<hash of its path>.json."""
+    never overwrites it: labNN-<folder>-<hash of its path>.json; nor does a run
+    ended early with --until: labNN-partial.json."""
     results = progress.STATE / "results"
+    if partial:
+        return results / f"lab{lab.code}-partial.json"
     if own_tree(lab, lab_dir):
         return results / f"lab{lab.code}-latest.json"
     tag = hashlib.sha256(str(lab_dir).encode()).hexdigest()[:8]

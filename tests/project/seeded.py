@@ -31,6 +31,12 @@ class Mistake:
     also_fails: str = ""  # a live check that must fail too (so the mistake is deployed)
     hint: str = ""  # the cause's own hint, where it is not the check's usual one
 
+    def until(self) -> tuple[str, ...]:
+        """The checker's arguments that end its run once this mistake's checks have
+        run: what it proves is that they catch it, and later checks cost time only."""
+        also = ("--until", self.also_fails) if self.also_fails else ()
+        return ("--until", self.caught_by, *also)
+
     def apply(self, tree: Path) -> None:
         for old, new in ((self.old, self.new), *self.also):
             self._replace(tree, old, new)

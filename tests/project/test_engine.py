@@ -49,6 +49,21 @@ def test_cannot_run_exits_2_without_traceback(args, needle):
     assert "Traceback" not in done.stdout + done.stderr
 
 
+def test_until_ends_the_run_after_the_named_checks(tmp_path):
+    """--until (the seeded-mistake tests) runs the checks up to the named ones; the
+    rest are "not run" as asked, so the exit code is that of what ran."""
+    results = tmp_path / "r.json"
+    done = checker("check", "0", "--until", "python_version", "--json", str(results))
+    data = json.loads(results.read_text())
+    statuses = {c["id"]: c["status"] for c in data["checks"]}
+    assert statuses.pop("python_version") == "passed", done.stdout
+    assert statuses and set(statuses.values()) == {"not-run"}, statuses
+    assert "stopped after python_version (--until)" in done.stdout
+    assert done.returncode == 0, done.stdout
+    unknown = checker("check", "0", "--until", "no_such_check")
+    assert unknown.returncode == 2 and "lab 00 has no check no_such_check" in unknown.stdout
+
+
 def test_a_lab_not_ready_is_not_run(capsys):
     """labs.toml can announce a lab before it is built: checking it says so, exit 2."""
     import argparse
@@ -60,7 +75,9 @@ def test_a_lab_not_ready_is_not_run(capsys):
     original = cli.find
     cli.find = lambda _: planned
     try:
-        code = cli.cmd_check(argparse.Namespace(lab="8", lab_dir=None, json=None, verbose=False))
+        code = cli.cmd_check(
+            argparse.Namespace(lab="8", lab_dir=None, json=None, verbose=False, until=None)
+        )
     finally:
         cli.find = original
     assert code == 2

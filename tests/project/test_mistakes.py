@@ -20,7 +20,7 @@ def test_mistake_is_caught_by_its_check(mistake, tmp_path):
     lab = find(mistake.lab)
     tree = copy_tree(lab, lab.solution_path, tmp_path)
     mistake.apply(tree)
-    run = run_checker(lab, tree, tmp_path)
+    run = run_checker(lab, tree, tmp_path, *mistake.until())
     assert "Traceback" not in run.output, run.output
     assert run.code == mistake.exit_code, run.output
     assert run.status(mistake.caught_by) == "failed", (

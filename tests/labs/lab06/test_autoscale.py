@@ -147,6 +147,18 @@ def test_hpa_metrics_known(cluster, hpa, deployment):
     """The HPA reads a current CPU utilization, not <unknown>"""
     if hpa is None:
         raise Needs("an HPA")
+    containers = (
+        deployment.deployment.spec.template.spec.containers if deployment.deployment else []
+    )
+    if any(
+        "cpu" not in ((c.resources.requests if c.resources else None) or {}) for c in containers
+    ):
+        # No reading can ever come: said at once rather than after METRICS_SECONDS.
+        raise Fail(
+            "current CPU: <unknown>",
+            "a percentage",
+            detail="        the pods request no CPU, so there is nothing to divide by",
+        )
     found = kube.wait(
         "the HPA's first CPU reading",
         METRICS_SECONDS,
@@ -157,13 +169,6 @@ def test_hpa_metrics_known(cluster, hpa, deployment):
         ui.progress(f"current CPU utilization {found[1]}% of requests")
         return
     causes = []
-    containers = (
-        deployment.deployment.spec.template.spec.containers if deployment.deployment else []
-    )
-    if any(
-        "cpu" not in ((c.resources.requests if c.resources else None) or {}) for c in containers
-    ):
-        causes.append("the pods request no CPU, so there is nothing to divide by")
     try:
         pod_metrics(cluster, hpa.metadata.namespace)
     except Exception:
@@ -186,8 +191,16 @@ def test_scales_up(cluster, hpa, deployment):
     service = service_of(cluster, deployment)
     if service.error:
         raise Needs(f"a Service with ready endpoints ({service.error})")
-    key = read_secret_value(cluster, deployment).value
     ns, low = hpa.metadata.namespace, hpa.spec.min_replicas or 1
+    if hpa.spec.max_replicas <= low:
+        # No load can raise the count: say why now rather than after minutes of load.
+        raise Fail(
+            f"maxReplicas {hpa.spec.max_replicas}, minReplicas {low}: the HPA can never add a pod",
+            f"more than {low} within {SCALE_UP_SECONDS} s",
+            hint="raise maxReplicas above minReplicas in k8s/hpa.yaml (e.g. 2 and 6)",
+            see="Step 3 — Write the HPA",
+        )
+    key = read_secret_value(cluster, deployment).value
     load = start_load(cluster, deployment, service, key, seconds=SCALE_UP_SECONDS + 30, workers=16)
     started = time.monotonic()
 

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from checker import k8s_yaml, kube, promql, ui
 from checker.artifact import PATIENT
-from checker.course import REPO
+from checker.course import REPO, find
 from checker.outcomes import Fail, Needs, NotRun, Soft, expect
 from checker.pins import pins
 from checker.workload import APP, read_secret_value, require_available, service_of
@@ -41,6 +41,7 @@ PANEL_SERIES = {
     "memory per pod": {"process_resident_memory_bytes", "container_memory_working_set_bytes"},
 }  # fmt: skip
 LABEL_VALUES_BOUND = 30
+LAB = find(7)  # other checks' hints, where this one observed their cause
 TARGETS_SECONDS = 60
 DATA_SECONDS = 60
 
@@ -386,13 +387,41 @@ def app_targets(prom, namespace: str) -> list[dict]:
     ]
 
 
-def test_targets_up(prometheus, deployment):
+def applied_monitors(cluster, namespace: str) -> list[dict]:
+    try:
+        return cluster.custom.list_namespaced_custom_object(
+            "monitoring.coreos.com", "v1", namespace, "servicemonitors"
+        )["items"]
+    except Exception:  # no CRD: Prometheus' own targets tell the rest
+        return []
+
+
+def unscrapable(monitors: list[dict], namespace: str) -> Fail | None:
+    """What no wait can fix in the ServiceMonitors as applied: said at once, with its cause."""
+    if not monitors:
+        return Fail(f"no ServiceMonitor in namespace {namespace}",
+                    "the ServiceMonitor from k8s/servicemonitor.yaml, applied",
+                    hint="make deploy N=7 applies k8s/servicemonitor.yaml too")  # fmt: skip
+    key, value = RELEASE_LABEL
+    if not any((m["metadata"].get("labels") or {}).get(key) == value for m in monitors):
+        return Fail(f"ServiceMonitor labels without {key}: {value}: Prometheus ignores them",
+                    f"the label {key}: {value}",
+                    hint=LAB.checks["monitor_release_label"].hint)  # fmt: skip
+    if not any((m.get("spec") or {}).get("endpoints") for m in monitors):
+        return Fail("ServiceMonitor endpoints: [] (nothing to scrape)", "endpoints: - port: http",
+                    hint=LAB.checks["monitor_port"].hint)  # fmt: skip
+    return None
+
+
+def test_targets_up(cluster, prometheus, deployment):
     """Prometheus scrapes every ready pod of the service, and each target is up"""
     if isinstance(prometheus, Exception):
         raise Fail(str(prometheus), "a Prometheus that scrapes the cluster (make monitoring-up)")
     if deployment.error:
         raise Needs("an available Deployment")
     namespace, pods = deployment.namespace, max(deployment.ready, 1)
+    if cause := unscrapable(applied_monitors(cluster, namespace), namespace):
+        raise cause
 
     def all_up():
         found = app_targets(prometheus, namespace)
@@ -458,6 +487,12 @@ def test_panels_return_data(prometheus, dashboard, deployment, traffic):
     prom = ready_prometheus(prometheus)
     if deployment.error:
         raise Needs("an available Deployment")
+    if not app_targets(prom, deployment.namespace):
+        # Nothing of the service's is scraped, so its panels cannot fill: no wait helps.
+        targets = LAB.checks["targets_up"]
+        raise Fail(f"Prometheus scrapes no pod of {APP} in namespace {deployment.namespace}",
+                   "the service's targets up (the check above), then data in every panel",
+                   hint=targets.hint, see=targets.see)  # fmt: skip
     queries = [
         (str(p.get("title")), promql.substitute(str(t.get("expr", "")), deployment.namespace))
         for p in panels(dashboard)
