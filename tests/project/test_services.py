@@ -103,3 +103,26 @@ def test_openapi_lists_every_status_the_service_answers(tmp_path):
     finally:
         for server in servers.values():
             server.stop()
+
+
+@pytest.mark.parametrize("lab", SERVICES)
+def test_library_warnings_are_json_lines(lab):
+    """A library warning (scikit-learn's, under load) is a JSON log line like the rest,
+    never a plain line in between that breaks a log pipeline."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, warnings\n"
+        "from app.logging_setup import configure_logging\n"
+        "configure_logging('info')\n"
+        "warnings.warn('X does not have valid feature names', UserWarning)\n"
+        "logging.getLogger('app').info('after')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=find(lab).solution_path,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert not done.stderr.strip(), done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert [line["logger"] for line in lines] == ["py.warnings", "app"], lines
+    assert "valid feature names" in lines[0]["message"]

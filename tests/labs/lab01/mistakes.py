@@ -8,6 +8,11 @@ CREATED_AT_HINT = (
     "created_at = datetime.now(UTC).isoformat(): a time without an offset is ambiguous"
 )
 
+HASH_HINT = (
+    "the model is trained right: hash only the training split, "
+    "X_train.to_numpy().tobytes() + y_train.to_numpy().tobytes()"
+)
+
 MISTAKES = [
     Mistake(1, "card-metrics-of-the-linear-model", NB, 'scores.loc["random forest"]',
             'scores.loc["linear"]', "card_metrics", says="the saved forest's on the hold-out set"),
@@ -38,6 +43,16 @@ MISTAKES = [
         "forest.fit(X, y)",
         "training_split",
     ),
+    Mistake(1, "training-hash-over-all-rows", NB,
+            "training_bytes = X_train.to_numpy().tobytes() + y_train.to_numpy().tobytes()",
+            "training_bytes = X.to_numpy().tobytes() + y.to_numpy().tobytes()", "training_split",
+            says="is the hash of all 442 rows (X and y)", hint=HASH_HINT),
+    Mistake(1, "forest-left-as-todo", NB,
+            'forest.fit(X_train, y_train)\nresults.append(evaluate("random forest", forest))',
+            "# TODO(lab01): fit the forest on the training split\nforest = None",
+            "notebook_runs", says="code cell 6 above it still has its TODO(lab01)",
+            hint="finish the TODO(lab01) in code cell 6 first: the cells below it use what it"
+            " leaves unset"),
     Mistake(
         1,
         "features-sorted-in-card",

@@ -107,6 +107,10 @@ def run(lab_dir, notebook) -> Run:
     return result
 
 
+def code_cells(notebook) -> list:
+    return [c for c in notebook.cells if c.cell_type == "code"]
+
+
 def test_notebook_valid(notebook):
     """The notebook is a valid Jupyter notebook"""
     expect(any(c.cell_type == "code" for c in notebook.cells), "no code cells", "code cells")
@@ -117,12 +121,25 @@ def test_notebook_runs(run, notebook):
     if run.error:
         first_line = ""
         if run.failed_cell:
-            code = [c for c in notebook.cells if c.cell_type == "code"][run.failed_cell - 1]
+            code = code_cells(notebook)[run.failed_cell - 1]
             first_line = next((ln for ln in code.source.splitlines() if ln.strip()), "")
         where = f"code cell {run.failed_cell} of {run.cells}" if run.failed_cell else "the kernel"
         detail = run.error
         if re.search(r"U\+201[89CD]|[‘’“”]", run.error):
             detail += "  (smart quotes: type plain ' or \" instead)"
+        # A cell that fails on what an unfinished cell above it left unset (forest =
+        # None) is not where the work is: name the nearest cell above still marked TODO.
+        cells = enumerate(code_cells(notebook), start=1)
+        marked = [n for n, cell in cells if "TODO(lab01)" in cell.source]
+        todo = max((n for n in marked if n <= (run.failed_cell or 0)), default=None)
+        if todo is not None and todo != run.failed_cell:
+            raise Fail(
+                f"{where} raised {detail}; code cell {todo} above it still has its TODO(lab01)",
+                "every cell runs without error",
+                detail=f"the cell that failed starts with: {first_line}" if first_line else "",
+                hint=f"finish the TODO(lab01) in code cell {todo} first: the cells below it "
+                "use what it leaves unset",
+            )
         raise Fail(
             f"{where} raised {detail}",
             "every cell runs without error",
@@ -130,11 +147,19 @@ def test_notebook_runs(run, notebook):
         )
 
 
+def written_by(run: Run, lab_dir: Path, path: Path) -> Path:
+    """The file as this run wrote it; one left from an earlier run is never judged."""
+    full = lab_dir / path
+    if not full.is_file():
+        raise Needs(f"{path}, which the notebook did not write")
+    if full.stat().st_mtime < run.started - 1:
+        raise Needs(f"{path} written by this run (the one there is left from an earlier run)")
+    return full
+
+
 @pytest.fixture(scope="session")
 def card(lab_dir, run) -> dict:
-    path = lab_dir / CARD
-    if not path.is_file():
-        raise Needs(f"{CARD}, which the notebook did not write")
+    path = written_by(run, lab_dir, CARD)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
@@ -220,11 +245,9 @@ def test_card_metrics(card, model, holdout):
     soft.raise_if_any()
 
 
-def test_artifact_hash(lab_dir, card):
+def test_artifact_hash(lab_dir, run, card):
     """The card's SHA-256 matches the saved artifact"""
-    path = lab_dir / ARTIFACT
-    if not path.is_file():
-        raise Needs(f"{ARTIFACT}, which the notebook did not write")
+    path = written_by(run, lab_dir, ARTIFACT)
     actual = hashlib.sha256(path.read_bytes()).hexdigest()
     recorded = str(card.get("artifact_sha256", ""))
     expect(
@@ -238,9 +261,7 @@ def test_artifact_hash(lab_dir, card):
 def model(lab_dir, run):
     import skops.io as sio
 
-    path = lab_dir / ARTIFACT
-    if not path.is_file():
-        raise Needs(f"{ARTIFACT}, which the notebook did not write")
+    path = written_by(run, lab_dir, ARTIFACT)
     try:
         untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED))
     except Exception:
@@ -299,22 +320,40 @@ def test_training_split(card, model, holdout):
     """The model was trained on the 80 % training split only"""
     from sklearn.metrics import r2_score
 
-    _, (x_train, x_test, y_train, y_test) = holdout
-    wanted = hashlib.sha256(x_train.to_numpy().tobytes() + y_train.to_numpy().tobytes())
+    x_all, (x_train, x_test, y_train, y_test) = holdout
+    wanted = sha256_hex(x_train, y_train)
     found = str(card.get("training_data_sha256", ""))
-    soft = Soft()
-    soft.check(
-        found == wanted.hexdigest(),
-        f"training_data_sha256 {found[:16] or 'missing'}…",
-        f"{wanted.hexdigest()[:16]}…, the hash of X_train and y_train from the given split",
-    )
     score = r2_score(y_test, model.predict(x_test))
-    soft.check(
-        score <= R2_LEAK,
-        f"hold-out R² {score:.2f}, too good to be true",
-        f"at most {R2_LEAK}: a higher score means the model saw the test rows",
-    )
-    soft.raise_if_any()
+    if score > R2_LEAK:  # the model saw the test rows: the split or the fit is wrong
+        raise Fail(
+            f"hold-out R² {score:.2f}, too good to be true",
+            f"at most {R2_LEAK}: a higher score means the model saw the test rows",
+        )
+    if found != wanted:
+        # The model was trained right: only the card's hash is wrong. Say what it hashed.
+        y_all = holdout_target(y_train, y_test)
+        hashed = {
+            sha256_hex(x_all, y_all): f"all {len(x_all)} rows (X and y)",
+            sha256_hex(x_train): "X_train without y_train",
+            sha256_hex(x_test, y_test): "the test split (X_test and y_test)",
+        }.get(found, "something else than the training split")
+        raise Fail(
+            f"training_data_sha256 {found[:16] or 'missing'}… is the hash of {hashed}",
+            f"{wanted[:16]}…, the hash of X_train and y_train from the given split",
+            hint="the model is trained right: hash only the training split, "
+            "X_train.to_numpy().tobytes() + y_train.to_numpy().tobytes()",
+        )
+
+
+def sha256_hex(*frames) -> str:
+    return hashlib.sha256(b"".join(f.to_numpy().tobytes() for f in frames)).hexdigest()
+
+
+def holdout_target(y_train, y_test):
+    """y in the data set's own row order (what a hash over all rows would have read)."""
+    import pandas as pd
+
+    return pd.concat([y_train, y_test]).sort_index()
 
 
 def test_beats_baseline(model, holdout):

@@ -81,6 +81,17 @@ MISTAKES = [
         "",
         "body_size_limit",
     ),
+    Mistake(2, "fields-default-to-none", SCHEMAS,
+            "Field(..., description=description,", "Field(default=None, description=description,",
+            "bad_payloads", says="optional in the schema",
+            hint="every feature is required: drop the default (Field(default=None)) from age, bmi,"
+            " bp, s1, s2, s3, s4, s5, s6, sex"),
+    Mistake(2, "flask-style-readyz", MAIN,
+            '            return JSONResponse(status_code=503, content={"status": "not ready"})',
+            '            return {"status": "not ready"}, 503', "readiness_semantics",
+            says="/readyz → 200 [",
+            hint="FastAPI sends a returned tuple as a JSON list with 200: set response.status_code"
+            " = 503, or return JSONResponse(..., status_code=503)"),
     Mistake(2, "batch-bound-hard-coded", MAIN, "> settings.max_batch_rows:", "> 256:", "batch"),
     Mistake(
         2,

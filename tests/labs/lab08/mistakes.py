@@ -60,6 +60,24 @@ MISTAKES = [
         f"GITHUB_TOKEN: {FAKE_TOKEN}",
         "no_credentials",
     ),
+    Mistake(8, "pull-request-target", WORKFLOW, "  pull_request:\n", "  pull_request_target:\n",
+            "pull_requests_safe", says="on: pull_request_target",
+            hint="trigger on pull_request, never pull_request_target: GitHub's hardening guide"),
+    Mistake(8, "push-from-pull-requests", WORKFLOW,
+            "      - name: Push to ghcr.io (pull requests build but never push)\n"
+            "        if: github.event_name != 'pull_request'\n",
+            "      - name: Push to ghcr.io\n", "pull_requests_safe",
+            says="step 'Push to ghcr.io' pushes on pull requests too",
+            hint="guard the push with if: github.event_name != 'pull_request': an image built"
+            " from a pull request must never reach the registry"),
+    Mistake(8, "pull-request-title-in-a-script", WORKFLOW,
+            '      - name: Name the image after the commit\n',
+            '      - name: Say what is built\n'
+            '        run: echo "building ${{ github.event.pull_request.title }}"\n'
+            '      - name: Name the image after the commit\n', "pull_requests_safe",
+            says="${{ github.event.pull_request.title }} in the file",
+            hint="pass the pull request's text through env: and quote \"$VAR\": a title written"
+            " inside run: is run as code"),
     Mistake(8, "only-latest", WORKFLOW, ':${GITHUB_SHA}"', ':latest"', "image_tag_sha"),
     Mistake(8, "deploy-without-needs", WORKFLOW, "    needs: [build, e2e]\n", "", "jobs_ordered"),
     Mistake(

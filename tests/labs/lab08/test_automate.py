@@ -252,6 +252,77 @@ def test_permissions_declared(workflow):
     soft.raise_if_any()
 
 
+def triggers(workflow: dict) -> set[str]:
+    # PyYAML reads the key `on` as True (YAML 1.1): both spellings are looked up.
+    found = workflow.get("on", workflow.get(True))
+    if isinstance(found, str):
+        return {found}
+    return set(found or [])
+
+
+# Contexts a pull request's author writes: in a run: script they are code, not text.
+UNTRUSTED = re.compile(
+    r"\$\{\{\s*github\.(head_ref|event\.("
+    r"(issue|pull_request)\.(title|body)|pull_request\.head\.(ref|label|repo\.default_branch)"
+    r"|(comment|review|review_comment)\.body|pages\.\S*page_name"
+    r"|(head_commit|commits\S*?)\.(message|author\.(email|name))))"
+)
+PUSHES = re.compile(r"\b(docker|podman)\s+push\b")
+
+
+def pushes(step: dict) -> bool:
+    action_push = (step.get("with") or {}).get("push")
+    return bool(PUSHES.search(str(step.get("run", "")))) or action_push not in (
+        None,
+        False,
+        "false",
+    )
+
+
+def guarded_from_pull_requests(*conditions: object) -> bool:
+    """An if: that a pull request's run cannot pass (its github.ref is refs/pull/…)."""
+    texts = [str(c) for c in conditions if c]
+    return any(("pull_request" in t and "!=" in t) or "== 'push'" in t
+               or ("refs/heads/" in t and "==" in t) for t in texts)  # fmt: skip
+
+
+def test_pull_requests_safe(workflow, workflow_path):
+    """Code from a pull request runs without secrets or write access, and pushes nothing"""
+    soft = Soft()
+    on = triggers(workflow)
+    soft.check(
+        "pull_request_target" not in on,
+        "on: pull_request_target (the pull request's code would run with this repository's"
+        " secrets and write token)",
+        "on: pull_request",
+        hint="trigger on pull_request, never pull_request_target: GitHub's hardening guide",
+    )
+    lines = workflow_path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, 1):
+        if found := UNTRUSTED.search(line):
+            soft.check(
+                False,
+                f"{WORKFLOW}:{number}: {found.group(0)} }}}} in the file",
+                'untrusted input through env:, then "$VAR" in the script',
+                hint='pass the pull request\'s text through env: and quote "$VAR": a title '
+                "written inside run: is run as code",
+            )
+    if "pull_request" in on or "pull_request_target" in on:
+        for name, job in workflow["jobs"].items():
+            job = job if isinstance(job, dict) else {}
+            for step in steps(job):
+                if pushes(step):
+                    soft.check(
+                        guarded_from_pull_requests(job.get("if"), step.get("if")),
+                        f"job {name}: step '{step.get('name', step.get('uses', 'push'))}' pushes"
+                        " on pull requests too",
+                        "if: github.event_name != 'pull_request' on the push",
+                        hint="guard the push with if: github.event_name != 'pull_request': an"
+                        " image built from a pull request must never reach the registry",
+                    )
+    soft.raise_if_any()
+
+
 def test_actions_pinned(workflow, workflow_path):
     """Every action is pinned by a full commit SHA, with its version in a comment"""
     soft = Soft()

@@ -32,6 +32,9 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Library warnings (scikit-learn's, under load) go through the JSON handler too,
+    # never as plain lines between the JSON ones.
+    logging.captureWarnings(True)
     # uvicorn's access log duplicates ours and is not JSON.
     logging.getLogger("uvicorn.access").disabled = True
     for name in ("uvicorn", "uvicorn.error"):
