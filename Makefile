@@ -74,8 +74,9 @@ progress:
 labs:
 	@PYTHONPATH=tests python3 -m checker labs
 
-.PHONY: labs-sync  ## rewrite every carried lab file from its owner, and the README's course map
+.PHONY: labs-sync  ## rewrite every carried lab file from its owner, the requirements from uv.lock, and the README's course map
 labs-sync:
+	@$(BOOTSTRAP)
 	@scripts/labs-sync.sh
 
 .PHONY: notebook  ## open Jupyter on the lab 01 notebook (make check-lab 1 runs it headless)

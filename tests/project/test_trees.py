@@ -101,16 +101,19 @@ def test_notebooks_are_committed_without_outputs():
                 assert cell["outputs"] == [] and cell["execution_count"] is None, path
 
 
-def test_service_requirements_match_the_lock_file():
+def test_service_requirements_are_the_lock_files_with_hashes():
+    """Each requirements file is exported from uv.lock (make labs-sync checks the bytes):
+    every package of the lock's group, pinned, with its hashes."""
     lock = tomllib.loads((REPO / "uv.lock").read_text())
-    locked = {p["name"]: p["version"] for p in lock["package"]}
-    for req in REPO.glob("**/requirements.txt"):
-        if ".venv" in req.parts:
-            continue
-        for line in req.read_text().splitlines():
-            match = re.match(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)", line)
-            if match:
-                name = match.group(1).lower().replace("_", "-")
-                assert locked.get(name) == match.group(2), (
-                    f"{req}: {line} vs lock {locked.get(name)}"
-                )
+    locked = {(p["name"], p["version"]) for p in lock["package"]}
+    found = sorted(REPO.glob("solutions/*/requirements*.txt"))
+    assert len(found) >= 9, found
+    for req in found:
+        entries = re.sub(r"\\\n\s*", " ", req.read_text()).splitlines()
+        pins = [e for e in entries if e and not e.startswith(("#", " "))]
+        assert len(pins) > 20, f"{req}: {len(pins)} packages: not the whole dependency tree"
+        for entry in pins:
+            match = re.match(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)", entry)
+            assert match and "--hash=sha256:" in entry, f"{req}: {entry[:80]}"
+            name = match.group(1).lower().replace("_", "-")
+            assert (name, match.group(2)) in locked, f"{req}: {entry[:60]} is not in uv.lock"

@@ -40,6 +40,13 @@ CHOWN_HINT = "drop --chown from COPY app/ and models/: the user that runs the co
 
 MISTAKES = [
     Mistake(3, "runs-as-root", DOCKERFILE, "USER 10001:10001\n", "", "non_root_user"),
+    Mistake(3, "pip-without-require-hashes", DOCKERFILE, "pip wheel --require-hashes",
+            "pip wheel", "requirements_hashed", says="without --require-hashes"),
+    Mistake(3, "dependency-added-by-hand", "requirements.txt", "pandas==3.1.1 \\\n",
+            "requests==2.32.5\npandas==3.1.1 \\\n", "requirements_hashed",
+            says="requests==2.32.5 has no --hash",
+            hint="never edit requirements.txt by hand: add the package to uv.lock (uv add), then"
+            " make labs-sync exports it with its hashes"),
     Mistake(3, "single-stage-with-build-tools", DOCKERFILE, WHOLE, SINGLE_STAGE, "multi_stage"),
     Mistake(
         3,

@@ -176,6 +176,35 @@ def test_base_pinned(parsed):
     soft.raise_if_any()
 
 
+def unhashed(requirements: str) -> list[str]:
+    """The requirement lines (continuations joined) that pin no version or carry no hash."""
+    joined = re.sub(r"\\\n", " ", requirements)
+    lines = [ln.split("#", 1)[0].strip() for ln in joined.splitlines()]
+    wanted = [ln for ln in lines if ln and not ln.startswith("-")]
+    return [f"{ln.split()[0]} has no " + ("== pin" if "==" not in ln else "--hash")
+            for ln in wanted if "==" not in ln or "--hash=" not in ln]  # fmt: skip
+
+
+def test_requirements_hashed(parsed, lab_dir):
+    """Every dependency is pinned with its hashes, and pip installs with --require-hashes"""
+    soft = Soft()
+    path = lab_dir / "requirements.txt"
+    if soft.check(path.is_file(), "no requirements.txt", "requirements.txt from make labs-sync"):
+        loose = unhashed(path.read_text(encoding="utf-8", errors="replace"))
+        soft.check(not loose, f"requirements.txt: {'; '.join(loose[:4])}",
+                   "every line name==version --hash=sha256:…",
+                   hint="never edit requirements.txt by hand: add the package to uv.lock (uv add),"
+                   " then make labs-sync exports it with its hashes")  # fmt: skip
+    installs = [i for i in parsed.structure if is_install(i) and "requirements" in i["value"]]
+    for each in installs:
+        soft.check("--require-hashes" in each["value"],
+                   f"line {each['startline'] + 1}: pip reads requirements.txt without"
+                   " --require-hashes",
+                   "pip wheel --require-hashes -r requirements.txt (or pip install)")  # fmt: skip
+    soft.check(installs, "no pip step reads requirements.txt", "pip wheel -r requirements.txt")
+    soft.raise_if_any()
+
+
 def test_layer_order(parsed):
     """Dependencies are installed before the application code is copied"""
     soft = Soft()
