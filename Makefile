@@ -88,7 +88,7 @@ notebook:
 profiler:
 	@$(BOOTSTRAP) profile
 
-.PHONY: tools  ## install the pinned kind, kubectl and helm into .tools/bin (needs internet)
+.PHONY: tools  ## install the pinned kind, kubectl, helm and promtool into .tools/bin (needs internet)
 tools:
 	@scripts/install-tools.sh
 

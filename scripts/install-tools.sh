@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the pinned kind, kubectl and helm into .tools/bin, for linux or
+# Installs the pinned kind, kubectl, helm and promtool into .tools/bin, for linux or
 # darwin on amd64 or arm64. Every download is checked against the SHA-256 that
 # its publisher releases beside it. Never uses sudo.
 set -o errexit -o nounset -o pipefail
@@ -41,10 +41,14 @@ fetch() { # url destination
     --output "$2" "$1" || die "could not download $1" "check your internet access, then re-run make tools"
 }
 
-verify() { # file checksum-url
+verify() { # file checksum-url [name in a list of checksums]
   local expected actual
   fetch "$2" "${WORK}/checksum"
-  expected="$(cut -d' ' -f1 <"${WORK}/checksum" | head -n1)"
+  if [[ -n "${3:-}" ]]; then
+    expected="$(awk -v name="$3" '$2 == name {print $1}' "${WORK}/checksum")"
+  else
+    expected="$(cut -d' ' -f1 <"${WORK}/checksum" | head -n1)"
+  fi
   actual="$(sha256_of "$1")"
   [[ -n "${expected}" && "${expected}" == "${actual}" ]] ||
     die "checksum mismatch for $(basename "$1"): got ${actual}, expected ${expected}" \
@@ -77,6 +81,18 @@ install_helm() {
   install -m 0755 "${WORK}/${OS}-${ARCH}/helm" "${BIN}/helm"
 }
 
+# Lab 07's rule unit tests (promtool test rules), from the Prometheus release the
+# test cluster builds; its sha256sums.txt lists every archive.
+install_promtool() {
+  local dir="prometheus-${PROMETHEUS_VERSION}.${OS}-${ARCH}"
+  local base="https://github.com/prometheus/prometheus/releases/download/v${PROMETHEUS_VERSION}"
+  say "… promtool ${PROMETHEUS_VERSION}"
+  fetch "${base}/${dir}.tar.gz" "${WORK}/${dir}.tar.gz"
+  verify "${WORK}/${dir}.tar.gz" "${base}/sha256sums.txt" "${dir}.tar.gz"
+  tar -xzf "${WORK}/${dir}.tar.gz" -C "${WORK}" "${dir}/promtool"
+  install -m 0755 "${WORK}/${dir}/promtool" "${BIN}/promtool"
+}
+
 main() {
   read -r OS ARCH <<<"$(platform)"
   scratch_dir WORK
@@ -84,7 +100,8 @@ main() {
   install_kind
   install_kubectl
   install_helm
-  say "✓ kind, kubectl and helm are in .tools/bin (the Makefile puts it first on PATH)"
+  install_promtool
+  say "✓ kind, kubectl, helm and promtool are in .tools/bin (the Makefile puts it first on PATH)"
 }
 
 main "$@"

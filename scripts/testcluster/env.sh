@@ -7,7 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
   printf 'export KUBECONFIG=%q\n' "${KUBECONFIG_OUT}"
-  printf 'export PATH=%q:"${PATH}"\n' "${K8S_BIN}"
+  # kubectl, and promtool (lab 07's rule unit tests) from the Prometheus build.
+  printf 'export PATH=%q:%q:"${PATH}"\n' "${K8S_BIN}" "${PROMETHEUS_BIN}"
   # The checkers' Prometheus: this one, beside the cluster, not a port-forward.
   printf 'export WORKSHOP_PROMETHEUS_URL=%q\n' "http://${PROMETHEUS_ADDRESS}"
 }

@@ -5,6 +5,7 @@ from project.seeded import PRECONDITION, Mistake
 MONITOR = "k8s/servicemonitor.yaml"
 DASHBOARD = "grafana/diabetes-api.json"
 METRICS = "app/metrics.py"
+RULES = "k8s/prometheusrule.yaml"
 
 MISTAKES = [
     Mistake(7, "list-without-dashes", "k8s/deployment.yaml",
@@ -15,6 +16,19 @@ MISTAKES = [
     Mistake(7, "monitor-no-release-label", MONITOR,
             "    release: monitoring # kube-prometheus-stack selects ServiceMonitors by its Helm"
             " release\n", "", "monitor_release_label", also_fails='targets_up'),
+    Mistake(7, "down-alert-on-up-zero", RULES, 'expr: absent(up{job="diabetes-api"} == 1)',
+            'expr: up{job="diabetes-api"} == 0', "alerts_behave",
+            says="DiabetesApiDown stays silent with no pod left at all",
+            hint='up == 0 finds nothing once no target is left: use absent(up{job="diabetes-api"}'
+            ' == 1)'),
+    Mistake(7, "error-alert-without-traffic-floor", RULES,
+            "\n            and job:http_requests:rate5m > 1", "", "alerts_behave",
+            says="DiabetesApiHighErrorRate fires with 50% errors at 2 requests a minute",
+            hint="add a traffic floor: ... > 0.01 and job:http_requests:rate5m > 1"),
+    Mistake(7, "latency-slo-pools-batches", RULES, 'handler="/predict"}[5m]',
+            'handler=~"/predict.*"}[5m]', "alerts_behave",
+            says="DiabetesApiLatencySLO fires with slow batches beside fast predictions",
+            hint='select handler="/predict" only: a batch takes longer by design'),
     Mistake(7, "monitor-list-without-dashes", MONITOR, "    - port: http", "      port: http",
             "monitor_port"),
     Mistake(7, "panel-metric-missing", DASHBOARD, "sum by (handler) (rate(http_requests_total",

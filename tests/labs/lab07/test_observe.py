@@ -4,11 +4,15 @@ against the Prometheus that scrapes the cluster."""
 import base64
 import json
 import re
+import shutil
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from checker import k8s_yaml, kube, promql, ui
@@ -178,6 +182,110 @@ def test_alert_rules(rules):
         "an alert on histogram_quantile(0.99, ...http_request_duration_seconds_bucket...)",
     )
     soft.raise_if_any()
+
+
+# -- the alerts' behaviour: promtool's rule unit tests -------------------------------
+ALERTS = {"down": "DiabetesApiDown", "errors": "DiabetesApiHighErrorRate",
+          "latency": "DiabetesApiLatencySLO"}  # fmt: skip
+SERIES = 'job="diabetes-api", namespace="shop"'
+
+
+def http_requests(status: str, per_minute: float, handler: str = "/predict") -> dict:
+    return {"series": f'http_requests_total{{{SERIES}, handler="{handler}", method="POST", '
+                      f'status="{status}"}}', "values": f"0+{per_minute}x40"}  # fmt: skip
+
+
+def latency(handler: str, per_minute: int, slower_than: float) -> list[dict]:
+    """Every request of `handler` between `slower_than` and the next bucket edge."""
+    edges = [0.1, 0.25, 0.5, 1.0, "+Inf"]
+    return [{"series": f'http_request_duration_seconds_bucket{{{SERIES}, handler="{handler}", '
+                       f'method="POST", le="{edge}"}}',
+             "values": f"0+{per_minute if edge == '+Inf' or edge > slower_than else 0}x40"}
+            for edge in edges]  # fmt: skip
+
+
+# (scenario, input series, alert, fires?, minute, the hint when it goes wrong): the
+# README's contract, at its edges.
+SCENARIOS = [
+    ("every pod down", [{"series": f'up{{{SERIES}, pod="a"}}', "values": "0x40"},
+                        {"series": f'up{{{SERIES}, pod="b"}}', "values": "0x40"}],
+     "down", True, 10, 'alert on absent(up{job="diabetes-api"} == 1) for 2m'),
+    ("no pod left at all", [{"series": 'up{job="prometheus"}', "values": "1x40"}],
+     "down", True, 10, 'up == 0 finds nothing once no target is left: use '
+     'absent(up{job="diabetes-api"} == 1)'),
+    ("every pod up", [{"series": f'up{{{SERIES}, pod="a"}}', "values": "1x40"}],
+     "down", False, 30, 'absent(up{job="diabetes-api"} == 1) is silent while a pod is up'),
+    ("5% errors at 10 requests/s", [http_requests("2xx", 570), http_requests("5xx", 30)],
+     "errors", True, 20, 'the 5xx share of all requests above 0.01, for 5m'),
+    ("50% errors at 2 requests a minute", [http_requests("2xx", 1), http_requests("5xx", 1)],
+     "errors", False, 30, "add a traffic floor: ... > 0.01 and job:http_requests:rate5m > 1"),
+    ("slow batches beside fast predictions",
+     latency("/predict", 600, 0) + latency("/predict/batch", 60, 0.5), "latency", False, 30,
+     'select handler="/predict" only: a batch takes longer by design'),
+    ("slow predictions", latency("/predict", 600, 0.25), "latency", True, 30,
+     "histogram_quantile(0.99, ...) of /predict above 0.25, for 10m"),
+]  # fmt: skip
+
+
+def promtool() -> str | None:
+    found = shutil.which("promtool") or REPO / ".tools" / "bin" / "promtool"
+    return str(found) if found and Path(found).is_file() else None
+
+
+def promtool_test(scenario: tuple, rules_file: str) -> dict:
+    """One scenario as a promtool test file: is the alert firing at that minute?"""
+    name, series, alert, fires, minute, _ = scenario
+    expr = f'max(ALERTS{{alertname="{ALERTS[alert]}", alertstate="firing"}})'
+    check = {"expr": expr, "eval_time": f"{minute}m",
+             "exp_samples": [{"labels": "{}", "value": 1}] if fires else []}  # fmt: skip
+    return {"rule_files": [rules_file], "evaluation_interval": "1m",
+            "tests": [{"name": name, "interval": "1m", "input_series": series,
+                       "promql_expr_test": [check]}]}  # fmt: skip
+
+
+def failed_files(output: str) -> set[str]:
+    """The test files promtool reports FAILED (each block opens with its file's name)."""
+    blocks = re.split(r"^Processing test file: ", output, flags=re.M)[1:]
+    return {b.split(None, 1)[0] for b in blocks if "FAILED" in b}
+
+
+def test_alerts_behave(documents, rules, tmp_path_factory):
+    """Each alert fires when users are hurt and stays silent when they are not (promtool)"""
+    names = {str(rule.get("alert")) for _, rule in rules if "alert" in rule}
+    missing = [name for name in ALERTS.values() if name not in names]
+    if missing:
+        raise Fail(f"no alert named {', '.join(missing)}", ", ".join(ALERTS.values()))
+    tool = promtool()
+    if tool is None:
+        raise NotRun("promtool is not installed: make tools installs it (it needs the internet)")
+    work = tmp_path_factory.mktemp("promtool")
+    groups = [g for doc in of_kind(documents, "PrometheusRule")
+              for g in (doc.data.get("spec") or {}).get("groups") or []]  # fmt: skip
+    (work / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}), encoding="utf-8")
+    files = []
+    for n, scenario in enumerate(SCENARIOS, start=1):
+        files.append(f"scenario-{n}.yaml")
+        (work / files[-1]).write_text(yaml.safe_dump(promtool_test(scenario, "rules.yaml")))
+    # One stream: promtool writes each file's name to stdout and its failures to stderr.
+    done = subprocess.run([tool, "test", "rules", *files], cwd=work, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=60)  # fmt: skip
+    if done.returncode == 0:
+        return
+    said = done.stdout
+    failed = failed_files(said)
+    wrong = [s for f, s in zip(files, SCENARIOS, strict=True) if f in failed]
+    if not wrong:  # the rules themselves: promtool could not load them
+        raise Fail(
+            f"promtool test rules: {said.strip().splitlines()[-1].strip()}",
+            "rules that promtool loads",
+            detail="\n".join("        " + ln for ln in said.strip().splitlines()[-8:]),
+        )
+    raise Fail(
+        "; ".join(f"{ALERTS[a]} {'stays silent' if fires else 'fires'} with {name}"
+                  for name, _, a, fires, _, _ in wrong),
+        "each alert fires in its scenarios and only there",
+        hint=wrong[0][5],
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")
