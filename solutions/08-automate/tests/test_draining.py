@@ -26,12 +26,18 @@ def test_readiness_turns_false_on_sigterm_while_requests_finish():
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        # A deadline, not a number of tries: on a busy machine the import and the
+        # model load alone can take longer than 100 quick polls.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{url}/readyz").status_code == 200:
                     break
             except httpx.TransportError:
-                time.sleep(0.1)
+                assert server.poll() is None, "uvicorn exited before it was ready"
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the service was not ready within 60 s")
         with httpx.Client(base_url=url) as client:
             assert client.get("/readyz").status_code == 200
             server.send_signal(signal.SIGTERM)

@@ -92,6 +92,9 @@ MISTAKES = [
             says="/readyz → 200 [",
             hint="FastAPI sends a returned tuple as a JSON list with 200: set response.status_code"
             " = 503, or return JSONResponse(..., status_code=503)"),
+    Mistake(2, "empty-batch-accepted", SCHEMAS, "Field(..., min_length=1, description=",
+            "Field(..., description=", "batch", says="an empty batch → ",
+            hint="BatchRequest: extra='forbid', rows: list[PatientFeatures] with min_length=1"),
     Mistake(2, "batch-bound-hard-coded", MAIN, "> settings.max_batch_rows:", "> 256:", "batch"),
     Mistake(
         2,

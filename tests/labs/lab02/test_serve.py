@@ -352,7 +352,27 @@ def test_batch(http, rows, reference, serving):
         f"{BATCH_BOUND + 1} rows → {describe(too_many)}",
         f"HTTP 422 over MAX_BATCH_ROWS={BATCH_BOUND}",
     )
+    # A batch holds to the same contract as one prediction, and to its own shape.
+    for name, body in bad_batches(rows[0]):
+        answer = post(http, "/predict/batch", json=body)
+        soft.check(
+            400 <= answer.status_code < 500,
+            f"{name} → {describe(answer)}",
+            f"a 4xx JSON error for {name}",
+            # Not a 4xx: the schema let it through, whatever the endpoint then did.
+            hint="BatchRequest: extra='forbid', rows: list[PatientFeatures] with min_length=1",
+        )
     soft.raise_if_any()
+
+
+def bad_batches(row) -> list[tuple[str, dict]]:
+    return [
+        ("an empty batch", {"rows": []}),
+        ("a batch with an unknown field", {"rows": [row], "limit": 5}),
+        ("a row with an extra field", {"rows": [row, {**row, "weight": 80.0}]}),
+        ("a row with a numeric string", {"rows": [row, {**row, "bmi": "0.05"}]}),
+        ("rows that are not a list", {"rows": row}),
+    ]
 
 
 def bad_payloads(row):
