@@ -17,9 +17,9 @@ from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.model import LoadedModel, ModelLoadError, load_model
 from app.schemas import (
     BatchPredictionResponse,
-    BatchRequest,
     PatientFeatures,
     PredictionResponse,
+    batch_request,
 )
 from app.security import require_api_key
 
@@ -67,6 +67,8 @@ def create_app(
     settings: Settings | None = None, registry: CollectorRegistry | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
+    # The batch schema carries this app's MAX_BATCH_ROWS (README → Step 4).
+    Batch = batch_request(settings.max_batch_rows)
     configure_logging(settings.log_level)
     app = FastAPI(
         title="Diabetes progression predictor",
@@ -149,17 +151,11 @@ def create_app(
         dependencies=KEY_REQUIRED,
     )
     def predict_batch(
-        batch: BatchRequest,
+        batch: Batch,
         model: ModelDep,
-        settings: SettingsDep,
         measure: MetricsDep,
         request: Request,
     ) -> BatchPredictionResponse:
-        if len(batch.rows) > settings.max_batch_rows:
-            raise HTTPException(
-                status_code=422,
-                detail=f"batch has {len(batch.rows)} rows, the limit is {settings.max_batch_rows}",
-            )
         with measure.inference("/predict/batch"):
             values = model.predict([row.model_dump() for row in batch.rows])
         measure.predicted("/predict/batch", values)

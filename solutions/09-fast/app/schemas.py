@@ -1,6 +1,6 @@
 """Request and response schemas: the API contract that /docs shows."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 # The diabetes data set ships its features mean-centred and scaled, so real
 # values are small; the bound only rejects absurd input.
@@ -35,6 +35,20 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rows: list[PatientFeatures] = Field(..., min_length=1, description="patients to score")
+
+
+def batch_request(max_rows: int) -> type[BatchRequest]:
+    """BatchRequest bounded by this app's MAX_BATCH_ROWS, built once in create_app. The
+    bound is part of the schema (maxItems in /docs), and pydantic counts the rows
+    before it validates them: an oversized batch is refused for the cost of a len()."""
+    return create_model(
+        "BatchRequest",
+        __base__=BatchRequest,
+        rows=(
+            list[PatientFeatures],
+            Field(..., min_length=1, max_length=max_rows, description="patients to score"),
+        ),
+    )
 
 
 class PredictionResponse(BaseModel):

@@ -8,8 +8,8 @@ MISTAKES = [
     Mistake(2, "model-version-hard-coded", MAIN, "model_version=model.version,",
             'model_version="1.0.0",', "predict_float", says="model_version = \"1.0.0\"",
             hint="answer model_version from the loaded card (model.version), never a constant"),
-    Mistake(2, "batch-bound-refuses-the-limit", MAIN, "> settings.max_batch_rows:",
-            ">= settings.max_batch_rows:", "batch", says="exactly 16 rows",
+    Mistake(2, "batch-bound-refuses-the-limit", SCHEMAS, "max_length=max_rows,",
+            "max_length=max_rows - 1,", "batch", says="exactly 16 rows",
             hint="refuse only len(rows) > max_batch_rows: the limit itself is allowed"),
     Mistake(
         2,
@@ -95,7 +95,21 @@ MISTAKES = [
     Mistake(2, "empty-batch-accepted", SCHEMAS, "Field(..., min_length=1, description=",
             "Field(..., description=", "batch", says="an empty batch → ",
             hint="BatchRequest: extra='forbid', rows: list[PatientFeatures] with min_length=1"),
-    Mistake(2, "batch-bound-hard-coded", MAIN, "> settings.max_batch_rows:", "> 256:", "batch"),
+    Mistake(2, "batch-bound-hard-coded", SCHEMAS, "max_length=max_rows,", "max_length=256,",
+            "batch"),
+    Mistake(2, "batch-bound-checked-after-validation", MAIN,
+            "    def predict_batch(\n        batch: Batch, model: ModelDep, request: Request\n"
+            "    ) -> BatchPredictionResponse:\n",
+            "    def predict_batch(\n"
+            "        batch: BatchRequest, model: ModelDep, request: Request\n"
+            "    ) -> BatchPredictionResponse:\n"
+            "        if len(batch.rows) > settings.max_batch_rows:\n"
+            "            raise HTTPException(status_code=422, detail='too many rows')\n",
+            "batch", says="its rows were validated first",
+            also=(("    BatchPredictionResponse,\n",
+                   "    BatchPredictionResponse,\n    BatchRequest,\n"),),
+            hint="bound the rows in the schema (Field(max_length=...), README → Step 4): pydantic"
+            " then counts them before validating any"),
     Mistake(
         2,
         "crashes-without-model",

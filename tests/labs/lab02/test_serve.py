@@ -352,6 +352,20 @@ def test_batch(http, rows, reference, serving):
         f"{BATCH_BOUND + 1} rows → {describe(too_many)}",
         f"HTTP 422 over MAX_BATCH_ROWS={BATCH_BOUND}",
     )
+    # Refused for its size alone: no error may point into a row (they were not read).
+    big = [rows[0]] * (BATCH_BOUND * 10 - 1) + [{**rows[0], "bmi": "heavy"}]
+    oversized = post(http, "/predict/batch", json={"rows": big})
+    detail = oversized.json().get("detail") if is_json_object(oversized) else None
+    into_rows = [e for e in detail if isinstance(e, dict) and len(e.get("loc") or []) > 2] if (
+        isinstance(detail, list)) else []  # fmt: skip
+    soft.check(
+        oversized.status_code == 422 and not into_rows,
+        f"{len(big)} rows, the last one bad → {describe(oversized)}"
+        + (" (its rows were validated first)" if into_rows else ""),
+        "HTTP 422 for the size alone, before any row is validated",
+        hint="bound the rows in the schema (Field(max_length=...), README → Step 4): pydantic"
+        " then counts them before validating any",
+    )
     # A batch holds to the same contract as one prediction, and to its own shape.
     for name, body in bad_batches(rows[0]):
         answer = post(http, "/predict/batch", json=body)
@@ -363,6 +377,13 @@ def test_batch(http, rows, reference, serving):
             hint="BatchRequest: extra='forbid', rows: list[PatientFeatures] with min_length=1",
         )
     soft.raise_if_any()
+
+
+def is_json_object(response: httpx.Response) -> bool:
+    try:
+        return isinstance(response.json(), dict)
+    except ValueError:
+        return False
 
 
 def bad_batches(row) -> list[tuple[str, dict]]:

@@ -105,8 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def predict_batch(
         batch: BatchRequest, model: ModelDep, settings: SettingsDep, request: Request
     ) -> BatchPredictionResponse:
-        # TODO(lab02): answer 422 when the batch has more than settings.max_batch_rows
-        # rows; otherwise predict every row, in order.
+        # TODO(lab02): refuse more than settings.max_batch_rows rows with a 422, before
+        # the rows are validated (README → Step 4: a batch model built here with
+        # Field(max_length=...)); otherwise predict every row, in order.
         raise HTTPException(status_code=501, detail="TODO(lab02): /predict/batch")
 
     return app

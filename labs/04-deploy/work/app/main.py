@@ -16,9 +16,9 @@ from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.model import LoadedModel, ModelLoadError, load_model
 from app.schemas import (
     BatchPredictionResponse,
-    BatchRequest,
     PatientFeatures,
     PredictionResponse,
+    batch_request,
 )
 from app.security import require_api_key
 
@@ -57,6 +57,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # The batch schema carries this app's MAX_BATCH_ROWS (README → Step 4).
+    Batch = batch_request(settings.max_batch_rows)
     configure_logging(settings.log_level)
     app = FastAPI(
         title="Diabetes progression predictor",
@@ -131,13 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=KEY_REQUIRED,
     )
     def predict_batch(
-        batch: BatchRequest, model: ModelDep, settings: SettingsDep, request: Request
+        batch: Batch, model: ModelDep, request: Request
     ) -> BatchPredictionResponse:
-        if len(batch.rows) > settings.max_batch_rows:
-            raise HTTPException(
-                status_code=422,
-                detail=f"batch has {len(batch.rows)} rows, the limit is {settings.max_batch_rows}",
-            )
         values = model.predict([row.model_dump() for row in batch.rows])
         return BatchPredictionResponse(
             predictions=values,
