@@ -139,9 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=responses.PREDICT,
         response_model=BatchPredictionResponse,
     )
-    async def predict_batch(
-        batch: Batch, model: ModelDep, request: Request
-    ) -> Response:
+    async def predict_batch(batch: Batch, model: ModelDep, request: Request) -> Response:
         values = model.predict([row.model_dump() for row in batch.rows])
         answer = BatchPredictionResponse(
             predictions=values,

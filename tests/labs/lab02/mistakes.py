@@ -98,11 +98,10 @@ MISTAKES = [
     Mistake(2, "batch-bound-hard-coded", SCHEMAS, "max_length=max_rows,", "max_length=256,",
             "batch"),
     Mistake(2, "batch-bound-checked-after-validation", MAIN,
-            "    def predict_batch(\n        batch: Batch, model: ModelDep, request: Request\n"
-            "    ) -> BatchPredictionResponse:\n",
-            "    def predict_batch(\n"
-            "        batch: BatchRequest, model: ModelDep, request: Request\n"
-            "    ) -> BatchPredictionResponse:\n"
+            "    def predict_batch(batch: Batch, model: ModelDep, request: Request)"
+            " -> BatchPredictionResponse:\n",
+            "    def predict_batch(batch: BatchRequest, model: ModelDep, request: Request)"
+            " -> BatchPredictionResponse:\n"
             "        if len(batch.rows) > settings.max_batch_rows:\n"
             "            raise HTTPException(status_code=422, detail='too many rows')\n",
             "batch", says="its rows were validated first",

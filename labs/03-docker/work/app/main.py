@@ -124,9 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Predict for several patients",
         responses=responses.PREDICT,
     )
-    def predict_batch(
-        batch: Batch, model: ModelDep, request: Request
-    ) -> BatchPredictionResponse:
+    def predict_batch(batch: Batch, model: ModelDep, request: Request) -> BatchPredictionResponse:
         values = model.predict([row.model_dump() for row in batch.rows])
         return BatchPredictionResponse(
             predictions=values,

@@ -132,9 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=responses.PREDICT_WITH_KEY,
         dependencies=KEY_REQUIRED,
     )
-    def predict_batch(
-        batch: Batch, model: ModelDep, request: Request
-    ) -> BatchPredictionResponse:
+    def predict_batch(batch: Batch, model: ModelDep, request: Request) -> BatchPredictionResponse:
         values = model.predict([row.model_dump() for row in batch.rows])
         return BatchPredictionResponse(
             predictions=values,

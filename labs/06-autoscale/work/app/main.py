@@ -125,9 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Predict for several patients",
         dependencies=KEY_REQUIRED,
     )
-    def predict_batch(
-        batch: Batch, model: ModelDep, request: Request
-    ) -> BatchPredictionResponse:
+    def predict_batch(batch: Batch, model: ModelDep, request: Request) -> BatchPredictionResponse:
         values = model.predict([row.model_dump() for row in batch.rows])
         return BatchPredictionResponse(
             predictions=values,
