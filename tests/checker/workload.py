@@ -318,9 +318,11 @@ def start_load(
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["python", "-c", LOAD_SCRIPT, *args],
                     "securityContext": RESTRICTED,
+                    # Half a core is load enough for every check (lab 06 needs 70 m
+                    # per pod), and leaves the node's other work its CPU.
                     "resources": {
                         "requests": {"cpu": "200m", "memory": "64Mi"},
-                        "limits": {"memory": "256Mi"},
+                        "limits": {"cpu": "500m", "memory": "256Mi"},
                     },
                 }
             ],

@@ -92,8 +92,8 @@ MISTAKES = [
             says="/readyz → 200 [",
             hint="FastAPI sends a returned tuple as a JSON list with 200: set response.status_code"
             " = 503, or return JSONResponse(..., status_code=503)"),
-    Mistake(2, "empty-batch-accepted", SCHEMAS, "Field(..., min_length=1, description=",
-            "Field(..., description=", "batch", says="an empty batch → ",
+    Mistake(2, "empty-batch-accepted", SCHEMAS, "min_length=1, max_length=max_rows,",
+            "max_length=max_rows,", "batch", says="an empty batch → ",
             hint="BatchRequest: extra='forbid', rows: list[PatientFeatures] with min_length=1"),
     Mistake(2, "batch-bound-hard-coded", SCHEMAS, "max_length=max_rows,", "max_length=256,",
             "batch"),
