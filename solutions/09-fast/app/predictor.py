@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 
-# ONNX Runtime computes in float32, scikit-learn in float64: the two agree to
-# this relative tolerance, checked at start-up and in the tests.
+# Both walk the trees on float32 features (scikit-learn casts X to float32 too);
+# the graph keeps thresholds, leaf values and their sum in float32 where
+# scikit-learn keeps float64. The two agree to this relative tolerance, checked at
+# start-up and in the tests.
 RELATIVE_TOLERANCE = 1e-4
 # Checked at start-up: seeded random rows over the features' range, plus zeros.
 SELF_CHECK_ROWS = 256
