@@ -1,6 +1,7 @@
 """The pytest plugin: collects a lab suite's checks and classifies each outcome into
 the report (checker.report), printing each line as it comes (checker.writers)."""
 
+import os
 import time
 import traceback
 from pathlib import Path
@@ -11,6 +12,15 @@ from checker import writers
 from checker.course import Lab
 from checker.outcomes import Fail, Needs, NotRun, Stop, Unavailable
 from checker.report import Report, Result
+
+RUNNING = "WORKSHOP_RUNNING_CHECKS"
+
+
+def will_run(cid: str) -> bool:
+    """False for a check that a run ended early (--until) will not reach: a suite need
+    not start what only that check uses."""
+    running = os.environ.get(RUNNING)
+    return running is None or cid in running.split(",")
 
 
 def check_id(item: pytest.Item) -> str:
@@ -43,6 +53,11 @@ class Reporter:
     # -- collection -------------------------------------------------------
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         self.order = list(items)
+        if self.until:
+            # What a suite need not start for checks that will not run (will_run).
+            ids = [check_id(item) for item in items]
+            last = max((ids.index(cid) for cid in self.until if cid in ids), default=len(ids))
+            os.environ[RUNNING] = ",".join(ids[: last + 1])
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

@@ -19,6 +19,7 @@ import pytest
 
 from checker import Fail, Needs, Soft, Stop, artifact, expect, procs, ui
 from checker.artifact import FEATURES
+from checker.plugin import will_run
 
 ARTIFACT, CARD = "diabetes-rf.skops", "model-card.json"
 BATCH_BOUND = 16  # the checker's MAX_BATCH_ROWS, to see that settings come from the environment
@@ -104,7 +105,7 @@ def server_env(model_dir, **extra) -> dict[str, str]:
 class Started:
     server: procs.Server  # the service under test
     without_model: dict[str, procs.Server]  # readiness_semantics' instances
-    unit_tests: procs.Server  # the learner's own pytest, as a job
+    unit_tests: procs.Server | None  # the learner's own pytest, as a job
 
 
 @pytest.fixture(scope="session")
@@ -121,11 +122,18 @@ def started(lab_dir, model_copy, sources, tmp_path_factory):
         "a mismatched artifact": server_env(broken),
     }
     main = procs.uvicorn(lab_dir, server_env(model_copy)).start()
+    # A run ended early (--until) starts only what its checks use.
     without_model = {
-        name: procs.uvicorn(lab_dir, env, background=True).start() for name, env in cases.items()
+        name: procs.uvicorn(lab_dir, env, background=True).start()
+        for name, env in cases.items()
+        if will_run("readiness_semantics")
     }
     pytest_run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    unit_tests = procs.Server(procs.nice(pytest_run), lab_dir, {}, port=0).start()
+    unit_tests = (
+        procs.Server(procs.nice(pytest_run), lab_dir, {}, port=0).start()
+        if will_run("unit_tests")
+        else None
+    )
     # The checker's own imports (the reference predictions) load while the servers start.
     threading.Thread(target=warm_imports, daemon=True).start()
     return Started(main, without_model, unit_tests)
