@@ -126,3 +126,24 @@ def test_library_warnings_are_json_lines(lab):
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     assert [line["logger"] for line in lines] == ["py.warnings", "app"], lines
     assert "valid feature names" in lines[0]["message"]
+
+
+def test_fast_service_stays_live_when_its_compile_step_fails(tmp_path):
+    """Lab 09 compiles the forest at start-up: a graph that disagrees with scikit-learn
+    (here: any difference is too much) means not ready, never a crash loop."""
+    lab = find(9)
+    tree = copy_tree(lab, lab.solution_path, tmp_path)
+    predictor = tree / "app" / "predictor.py"
+    text = predictor.read_text()
+    assert "RELATIVE_TOLERANCE = 1e-4" in text
+    predictor.write_text(text.replace("RELATIVE_TOLERANCE = 1e-4", "RELATIVE_TOLERANCE = -1.0"))
+    server = procs.uvicorn(tree, {}).start()
+    try:
+        server.wait_until_up("/healthz", timeout=120)
+        live = httpx.get(server.url + "/healthz", timeout=5).status_code
+        ready = httpx.get(server.url + "/readyz", timeout=5).status_code
+        said = [line for line in server.log_lines() if "differs from scikit-learn" in line]
+        assert (live, ready) == (200, 503), server.tail(6)
+        assert said and server.alive(), server.tail(6)
+    finally:
+        server.stop()
