@@ -82,14 +82,20 @@ def leftovers(docker_client):
     return containers, images
 
 
+def as_from_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_cleans_up_containers_and_images(docker_client, tmp_path):
     tree = copy_tree(find(3), REPO / "solutions" / "03-docker", tmp_path)
     # Unbuffered: each line reaches the test as it is printed, not in 4 KB blocks.
     env = {**os.environ, "PYTHONPATH": str(REPO / "tests"), "NO_COLOR": "1",
            "PYTHONUNBUFFERED": "1"}  # fmt: skip
     command = [sys.executable, "-m", "checker", "check", "3", "--lab-dir", str(tree)]
+    # As from a terminal: an xdist worker ignores SIGINT, and its children inherit that.
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+                               stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=as_from_a_terminal)  # fmt: skip
     seen = []
     deadline = time.monotonic() + 300
     for text in process.stdout:

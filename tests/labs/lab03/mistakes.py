@@ -119,8 +119,8 @@ MISTAKES = [
         3,
         "en-dash-no-cache-dir",
         DOCKERFILE,
-        "python -m pip wheel --wheel-dir",
-        "python -m pip wheel \u2013no-cache-dir --wheel-dir",
+        "python -m pip wheel --require-hashes --wheel-dir",
+        "python -m pip wheel \u2013no-cache-dir --require-hashes --wheel-dir",
         "no_smart_characters",
     ),
     Mistake(
