@@ -11,7 +11,7 @@ import threading
 import time
 import tokenize
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -104,14 +104,34 @@ def server_env(model_dir, **extra) -> dict[str, str]:
 @dataclass
 class Started:
     server: procs.Server  # the service under test
-    without_model: dict[str, procs.Server]  # readiness_semantics' instances
-    unit_tests: procs.Server | None  # the learner's own pytest, as a job
+    cases: dict[str, dict[str, str]]  # readiness_semantics' environments
+    lab_dir: Path
+    without_model: dict[str, procs.Server] = field(default_factory=dict)
+    unit_tests: procs.Server | None = None  # the learner's own pytest, as a job
+
+    helpers_started: bool = False
+
+    def start_helpers(self) -> None:
+        """Once the service under test is up: started together with it, on two cores,
+        they made its own start (the slowest step of a run) two to three times longer.
+        A run ended early (--until) starts only what its checks use."""
+        if self.helpers_started:
+            return
+        self.helpers_started = True
+        if will_run("readiness_semantics"):
+            self.without_model = {
+                name: procs.uvicorn(self.lab_dir, env, background=True).start()
+                for name, env in self.cases.items()
+            }
+        if will_run("unit_tests"):
+            pytest_run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+            self.unit_tests = procs.Server(procs.nice(pytest_run), self.lab_dir, {}, port=0)
+            self.unit_tests.start()
 
 
 @pytest.fixture(scope="session")
 def started(lab_dir, model_copy, sources, tmp_path_factory):
-    """Everything slow to start, started at once once the code compiles: each mostly
-    imports scikit-learn, so together they take the time of one on two cores."""
+    """The service under test, started once the code compiles; the rest follow it."""
     broken = tmp_path_factory.mktemp("broken")
     shutil.copy(model_copy / ARTIFACT, broken / ARTIFACT)
     card = json.loads((model_copy / CARD).read_text(encoding="utf-8"))
@@ -122,21 +142,9 @@ def started(lab_dir, model_copy, sources, tmp_path_factory):
         "a mismatched artifact": server_env(broken),
     }
     main = procs.uvicorn(lab_dir, server_env(model_copy)).start()
-    # A run ended early (--until) starts only what its checks use.
-    without_model = {
-        name: procs.uvicorn(lab_dir, env, background=True).start()
-        for name, env in cases.items()
-        if will_run("readiness_semantics")
-    }
-    pytest_run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    unit_tests = (
-        procs.Server(procs.nice(pytest_run), lab_dir, {}, port=0).start()
-        if will_run("unit_tests")
-        else None
-    )
-    # The checker's own imports (the reference predictions) load while the servers start.
+    # The checker's own imports (the reference predictions) load while the server starts.
     threading.Thread(target=warm_imports, daemon=True).start()
-    return Started(main, without_model, unit_tests)
+    return Started(main, cases, lab_dir)
 
 
 def warm_imports() -> None:
@@ -152,6 +160,7 @@ def server(started):
     instance = started.server
     try:
         instance.wait_until_up("/healthz")
+        started.start_helpers()
         yield instance
     finally:
         instance.stop()
@@ -571,6 +580,7 @@ def test_json_logs(http, server, ready):
 
 def test_readiness_semantics(started):
     """With a missing or mismatched model, /healthz is 200 and /readyz is 503"""
+    started.start_helpers()
     servers = started.without_model
     soft = Soft()
     try:
@@ -623,6 +633,7 @@ def flask_style(response: httpx.Response) -> bool:
 
 def test_unit_tests(started):
     """Your own unit tests pass"""
+    started.start_helpers()
     timeout = 180
     with ui.waiting("running your tests with pytest", timeout):
         code = started.unit_tests.finish(timeout)
