@@ -8,7 +8,6 @@ WORKSHOP_KUBE_CONTEXT or WORKSHOP_NAMESPACE say otherwise.
 
 import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -17,8 +16,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from checker import procs, ui
-from checker.course import REPO
 from checker.outcomes import Stop
+from checker.pins import installed_tool
 
 T = TypeVar("T")
 CONTEXT_ENV = "WORKSHOP_KUBE_CONTEXT"
@@ -93,8 +92,7 @@ def connect() -> Cluster:
 
 def kubectl() -> str:
     """The pinned kubectl from make tools if there is one, else the PATH's."""
-    pinned = REPO / ".tools" / "bin" / "kubectl"
-    found = str(pinned) if pinned.exists() else shutil.which("kubectl")
+    found = installed_tool("kubectl")
     if found is None:
         raise Stop("kubectl is not installed (make tools)")
     return found

@@ -1,6 +1,7 @@
 """Reads scripts/versions.env, the one place where versions are pinned."""
 
 import shlex
+import shutil
 from functools import cache
 
 from checker.course import REPO
@@ -17,3 +18,9 @@ def pins() -> dict[str, str]:
             key, _, value = line.partition("=")
             values[key.strip()] = " ".join(shlex.split(value))
     return values
+
+
+def installed_tool(name: str) -> str | None:
+    """The pinned tool that make tools put in .tools/bin, else the PATH's."""
+    pinned = REPO / ".tools" / "bin" / name
+    return str(pinned) if pinned.exists() else shutil.which(name)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checker.course import REPO, Lab, load
+from checker.pins import pins
 
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints"}
 COMMAND = "make labs-sync"
@@ -35,9 +36,7 @@ LOCKED_HEADER = """\
 
 
 def uv() -> Path | None:
-    pins = (REPO / "scripts" / "versions.env").read_text(encoding="utf-8")
-    version = re.search(r"^UV_VERSION=(\S+)", pins, flags=re.M)
-    found = REPO / ".tools" / f"uv-{version.group(1) if version else ''}" / "bin" / "uv"
+    found = REPO / ".tools" / f"uv-{pins().get('UV_VERSION', '')}" / "bin" / "uv"
     return found if found.is_file() else None
 
 

@@ -4,11 +4,9 @@ against the Prometheus that scrapes the cluster."""
 import base64
 import json
 import re
-import shutil
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +17,7 @@ from checker import k8s_yaml, kube, promql, ui
 from checker.artifact import PATIENT
 from checker.course import REPO, find
 from checker.outcomes import Fail, Needs, NotRun, Soft, expect
-from checker.pins import pins
+from checker.pins import installed_tool, pins
 from checker.workload import APP, read_secret_value, require_available, service_of
 
 DASHBOARD = "grafana/diabetes-api.json"
@@ -227,11 +225,6 @@ SCENARIOS = [
 ]  # fmt: skip
 
 
-def promtool() -> str | None:
-    found = shutil.which("promtool") or REPO / ".tools" / "bin" / "promtool"
-    return str(found) if found and Path(found).is_file() else None
-
-
 def promtool_test(scenario: tuple, rules_file: str) -> dict:
     """One scenario as a promtool test file: is the alert firing at that minute?"""
     name, series, alert, fires, minute, _ = scenario
@@ -255,7 +248,7 @@ def test_alerts_behave(documents, rules, tmp_path_factory):
     missing = [name for name in ALERTS.values() if name not in names]
     if missing:
         raise Fail(f"no alert named {', '.join(missing)}", ", ".join(ALERTS.values()))
-    tool = promtool()
+    tool = installed_tool("promtool")
     if tool is None:
         raise NotRun("promtool is not installed: make tools installs it (it needs the internet)")
     work = tmp_path_factory.mktemp("promtool")
