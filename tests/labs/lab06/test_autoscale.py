@@ -115,15 +115,23 @@ def test_hpa_targets_deployment(hpa, deployment):
     )
 
 
+def without_cpu_request(deployment) -> list[str]:
+    """The containers that request no CPU, which the HPA divides its readings by."""
+    containers = (
+        deployment.deployment.spec.template.spec.containers if deployment.deployment else []
+    )
+    return [
+        c.name
+        for c in containers
+        if "cpu" not in ((c.resources.requests if c.resources else None) or {})
+    ]
+
+
 def test_cpu_requests(deployment):
     """Every container requests CPU: utilization is measured against it"""
     if deployment.error:
         raise Needs("a Deployment")
-    missing = [
-        c.name
-        for c in deployment.deployment.spec.template.spec.containers
-        if "cpu" not in ((c.resources.requests if c.resources else None) or {})
-    ]
+    missing = without_cpu_request(deployment)
     expect(
         not missing,
         f"no cpu request in container {', '.join(missing)}",
@@ -147,12 +155,7 @@ def test_hpa_metrics_known(cluster, hpa, deployment):
     """The HPA reads a current CPU utilization, not <unknown>"""
     if hpa is None:
         raise Needs("an HPA")
-    containers = (
-        deployment.deployment.spec.template.spec.containers if deployment.deployment else []
-    )
-    if any(
-        "cpu" not in ((c.resources.requests if c.resources else None) or {}) for c in containers
-    ):
+    if without_cpu_request(deployment):
         # No reading can ever come: said at once rather than after METRICS_SECONDS.
         raise Fail(
             "current CPU: <unknown>",
