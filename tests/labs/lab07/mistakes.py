@@ -21,6 +21,10 @@ MISTAKES = [
             says="DiabetesApiDown stays silent with no pod left at all",
             hint='up == 0 finds nothing once no target is left: use absent(up{job="diabetes-api"}'
             ' == 1)'),
+    Mistake(7, "duration-in-words", RULES, "          for: 2m\n", "          for: two minutes\n",
+            "alerts_behave", says="promtool cannot load the rules: not a valid duration string",
+            hint="fix the rule it names in k8s/prometheusrule.yaml (durations like 5m, valid "
+            "PromQL), then check again"),
     Mistake(7, "error-alert-without-traffic-floor", RULES,
             "\n            and job:http_requests:rate5m > 1", "", "alerts_behave",
             says="DiabetesApiHighErrorRate fires with 50% errors at 2 requests a minute",
