@@ -46,6 +46,11 @@ def _parent_death_signal():
 _ON_PARENT_DEATH = _parent_death_signal()
 
 
+def parent_death_hook():
+    """The preexec_fn that arms the parent-death signal (None where there is none)."""
+    return _ON_PARENT_DEATH
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -55,17 +60,24 @@ def free_port() -> int:
 class Server:
     """A uvicorn (or any) server process whose output goes to a log file."""
 
-    def __init__(self, command: list[str], cwd: Path, env: dict[str, str], port: int) -> None:
-        self.command, self.cwd, self.port = command, cwd, port
+    def __init__(
+        self, command: list[str], cwd: Path, env: dict[str, str], port: int, forks=None
+    ) -> None:
+        """forks: a forkserver.ForkServer to fork a `python -m` command from, if any."""
+        self.command, self.cwd, self.port, self.forks = command, cwd, port, forks
         self.env = {**os.environ, **env}
         self.log_path = Path(tempfile.mkstemp(prefix="workshop-server-", suffix=".log")[1])
-        self.process: subprocess.Popen | None = None
+        self.process = None  # a subprocess.Popen, or a forkserver.Forked
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "Server":
+        self.process = self._forked()
+        if self.process is not None:
+            _RUNNING.append(self)
+            return self
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -74,6 +86,16 @@ class Server:
         log.close()
         _RUNNING.append(self)
         return self
+
+    def _forked(self):
+        """The command forked from the warm Python, when it is `[nice] python -m ...`."""
+        command, niceness = self.command, 0
+        if command[:3] == ["nice", "-n", "10"]:
+            command, niceness = command[3:], 10
+        if self.forks is None or command[:2] != [sys.executable, "-m"] or len(command) < 3:
+            return None
+        return self.forks.spawn(command[2], command[3:], self.cwd, self.env, self.log_path,
+                                niceness)  # fmt: skip
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -96,7 +118,8 @@ class Server:
         blocking call) still ends, at four times the timeout."""
         started = time.monotonic()
         deadline = started + STARVED_FACTOR * timeout
-        with ui.waiting(f"waiting for the server on port {self.port} to answer {path}", timeout):
+        what = f"waiting for the server on port {self.port} to answer {path}"
+        with ui.waiting(what, timeout, spent=lambda: self.busy_seconds(started)):
             while time.monotonic() < deadline and self.busy_seconds(started) < timeout:
                 if not self.alive():
                     self._stop_starting(
@@ -153,14 +176,33 @@ class Server:
 
 
 def uvicorn(
-    cwd: Path, env: dict[str, str], module: str = "app.main:app", background: bool = False
+    cwd: Path,
+    env: dict[str, str],
+    module: str = "app.main:app",
+    background: bool = False,
+    forks=None,
 ) -> Server:
     """background: at a lower CPU priority, so the server a run waits for first
-    starts first when several start at once."""
+    starts first when several start at once. forks: see Server."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", module, "--host", "127.0.0.1",
                "--port", str(port), "--timeout-graceful-shutdown", "3"]  # fmt: skip
-    return Server(nice(command) if background else command, cwd, env, port)
+    return Server(nice(command) if background else command, cwd, env, port, forks)
+
+
+def fork_server(modules: list[str]):
+    """A warm Python that has imported modules, stopped when the run ends; None where
+    forking is not available (then each server starts as its own process)."""
+    from checker import forkserver
+
+    if not forkserver.AVAILABLE or os.environ.get("WORKSHOP_NO_FORKSERVER"):
+        return None
+    try:
+        forks = forkserver.ForkServer(modules)
+    except OSError:
+        return None
+    on_cleanup(forks.close)
+    return forks
 
 
 def nice(command: list[str]) -> list[str]:

@@ -31,8 +31,9 @@ def say(line: str = "") -> None:
 
 
 @contextmanager
-def waiting(what: str, timeout: float) -> Iterator[None]:
-    """Shows that a long wait is alive: a ticking line on a terminal, sparse lines otherwise."""
+def waiting(what: str, timeout: float, spent=None) -> Iterator[None]:
+    """Shows that a long wait is alive: a ticking line on a terminal, sparse lines otherwise.
+    spent: what counts against the timeout when it is not the wall time (CPU seconds)."""
     started = time.monotonic()
     done = threading.Event()
     tty = sys.stdout.isatty()
@@ -41,7 +42,11 @@ def waiting(what: str, timeout: float) -> Iterator[None]:
         interval = 0.5 if tty else 10.0
         while not done.wait(interval):
             elapsed = time.monotonic() - started
-            line = f"    … {what} ({elapsed:.0f} s of at most {timeout:.0f} s)"
+            if spent is None:
+                line = f"    … {what} ({elapsed:.0f} s of at most {timeout:.0f} s)"
+            else:
+                line = (f"    … {what} ({elapsed:.0f} s; {spent():.0f} s of CPU of at most "
+                        f"{timeout:.0f} s)")  # fmt: skip
             if tty:
                 sys.stdout.write("\r" + paint(line, "dim"))
                 sys.stdout.flush()

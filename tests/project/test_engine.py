@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,33 @@ def test_make_takes_one_lab_at_a_time():
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 2
     assert "one lab at a time: make check-lab 2, then make check-lab 3" in done.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is Linux only")
+def test_fork_server_children_run_like_python_dash_m(tmp_path):
+    """A forked child sees its own cwd, environment and argv, its exit code comes back,
+    and closing the fork server leaves none of its children running."""
+    from checker import procs
+
+    forks = procs.fork_server(["json"])
+    assert forks is not None
+    (tmp_path / "probe.py").write_text(
+        "import os, sys\nprint(os.getcwd(), os.environ['PROBE'], sys.argv[1:])\nsys.exit(3)\n"
+    )
+    done = procs.Server([sys.executable, "-m", "probe", "a"], tmp_path, {"PROBE": "p"}, 0,
+                        forks=forks).start()  # fmt: skip
+    sleeper = procs.Server([sys.executable, "-m", "http.server", "0"], tmp_path, {}, 0,
+                           forks=forks).start()  # fmt: skip
+    try:
+        assert done.finish(30) == 3
+        assert done.log_lines() == [f"{tmp_path} p ['a']"]
+        assert sleeper.alive()
+    finally:
+        forks.close()
+    # The sleeper is the fork server's child, not ours: looked up by its pid.
+    gone = Path(f"/proc/{sleeper.process.pid}")
+    deadline = time.monotonic() + 5
+    while gone.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not gone.exists()
+    procs.stop_all()
