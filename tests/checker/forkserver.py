@@ -1,10 +1,12 @@
-"""A Python that imports the service's libraries once and forks each server from it.
+"""A Python that imports the service's libraries once and forks servers from it.
 
 Lab 02 starts four Pythons (the service, two without a model, the learner's pytest).
 Each spent about 6 s of CPU importing scikit-learn, skops and FastAPI before any of
-the learner's code ran; on two cores they queued behind one another. Forked from
-one warm process, each child imports only the learner's own modules, then runs
-real uvicorn (or pytest) exactly as `python -m uvicorn ...` would.
+the learner's code ran; on two cores they queued behind one another. The service
+under test still starts as its own process, at once (a folder that fails at import
+must fail in seconds); the other three fork from one warm process, at a lower
+priority, and import only the learner's own modules, then run real uvicorn (or
+pytest) exactly as `python -m uvicorn ...` would.
 
 Linux only (fork after importing numpy is not safe with macOS's Accelerate).
 Anything that goes wrong here falls back to a plain subprocess: it costs time,
@@ -52,8 +54,9 @@ def _child(request: dict, ready_fd: int) -> None:
         for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        if request.get("nice"):
-            os.nice(request["nice"])
+        wanted = request.get("nice", 0) - os.nice(0)  # a niced fork server's children are too
+        if wanted > 0:
+            os.nice(wanted)
         null = os.open(os.devnull, os.O_RDONLY)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(null, 0)
@@ -179,8 +182,10 @@ class ForkServer:
             p for p in (TESTS_DIR, os.environ.get("PYTHONPATH", "")) if p)}  # fmt: skip
         from checker import procs
 
+        # At a lower priority: it imports while the service under test starts (which a
+        # broken folder must not wait for), and its children are the run's background work.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "checker.forkserver", *modules], env=env,
+            procs.nice([sys.executable, "-m", "checker.forkserver", *modules]), env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=procs.parent_death_hook(),
         )  # fmt: skip
@@ -229,14 +234,13 @@ class ForkServer:
         return Forked(self, self.started[ident])
 
     def close(self) -> None:
+        """Ends it at once, busy importing or not; its children die with it (each has
+        the parent-death signal)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
-            self.process.stdin.close()  # it kills its children and exits
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            self.process.stdin.close()
+        self.process.wait()
 
 
 if __name__ == "__main__":

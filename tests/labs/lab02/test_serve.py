@@ -1,6 +1,7 @@
 """Lab 02: the learner's FastAPI service, started with real uvicorn and judged over HTTP."""
 
 import ast
+import concurrent.futures
 import contextlib
 import json
 import math
@@ -20,6 +21,7 @@ import pytest
 from checker import Fail, Needs, Soft, Stop, artifact, expect, procs, ui
 from checker.artifact import FEATURES
 from checker.plugin import will_run
+from checker.reference import rows as reference_rows
 
 ARTIFACT, CARD = "diabetes-rf.skops", "model-card.json"
 BATCH_BOUND = 16  # the checker's MAX_BATCH_ROWS, to see that settings come from the environment
@@ -91,7 +93,8 @@ def model_copy(lab_dir, tmp_path_factory):
 
 # What every Python lab 02 starts imports first: imported once in the fork server.
 SERVICE_LIBRARIES = [
-    "numpy", "sklearn.ensemble", "skops.io", "pydantic", "pydantic_settings", "fastapi",
+    "numpy", "sklearn.ensemble", "sklearn.datasets", "skops.io", "pydantic",
+    "pydantic_settings", "fastapi", "checker.artifact",
     "uvicorn.main", "uvicorn.loops.auto", "uvicorn.protocols.http.auto",
     "uvicorn.protocols.websockets.auto", "uvicorn.lifespan.on",
     "--", "pytest", "httpx", "fastapi.testclient",  # the learner's tests, started last
@@ -118,6 +121,7 @@ class Started:
     forks: object  # a forkserver.ForkServer, or None
     without_model: dict[str, procs.Server] = field(default_factory=dict)
     unit_tests: procs.Server | None = None  # the learner's own pytest, as a job
+    reference: concurrent.futures.Future | None = None  # the forked checker.reference
 
     helpers_started: bool = False
 
@@ -142,7 +146,7 @@ class Started:
 
 @pytest.fixture(scope="session", autouse=True)
 def forks():
-    """The fork server starts with the run: its imports are the longest step of a start."""
+    """The fork server starts with the run, for the servers that start after the first."""
     return procs.fork_server(SERVICE_LIBRARIES) if will_run("server_starts") else None
 
 
@@ -158,10 +162,24 @@ def started(lab_dir, model_copy, sources, tmp_path_factory, forks):
         "a missing artifact": server_env(model_copy, MODEL_PATH=str(broken / "nothing.skops")),
         "a mismatched artifact": server_env(broken),
     }
-    # The checker's own imports (the reference predictions) load while the server starts.
-    threading.Thread(target=warm_imports, daemon=True).start()
-    main = procs.uvicorn(lab_dir, server_env(model_copy), forks=forks).start()
-    return Started(main, cases, lab_dir, forks)
+    # Its own process, not a fork: a broken folder fails at once, not after the fork
+    # server's imports.
+    main = procs.uvicorn(lab_dir, server_env(model_copy)).start()
+    found = Started(main, cases, lab_dir, forks)
+    if forks is None:
+        # The checker's own imports (the reference predictions) load while it starts.
+        threading.Thread(target=warm_imports, daemon=True).start()
+        return found
+    # The reference, forked as soon as the fork server has its imports (in a thread:
+    # asking for a fork waits for them, and the run goes on meanwhile).
+    out = tmp_path_factory.mktemp("reference") / "reference.json"
+    command = [sys.executable, "-m", "checker.reference", str(model_copy / ARTIFACT), str(out)]
+
+    def fork_reference() -> tuple[procs.Server, Path]:
+        return procs.Server(command, lab_dir, {}, port=0, forks=forks).start(), out
+
+    found.reference = concurrent.futures.ThreadPoolExecutor(1).submit(fork_reference)
+    return found
 
 
 def warm_imports() -> None:
@@ -190,28 +208,36 @@ def http(server):
 
 
 @pytest.fixture(scope="session")
-def rows():
-    from sklearn.datasets import load_diabetes
-
-    data = load_diabetes(as_frame=True).data
-    return [{k: float(v) for k, v in row.items()} for row in data.iloc[::22].to_dict("records")]
-
-
-@pytest.fixture(scope="session")
-def loaded(model_copy):
-    """The artifact, loaded the safe way: an unloadable model stops the run here."""
+def computed(started, model_copy) -> dict:
+    """The rows and the artifact's own predictions for them: from the fork of the
+    fork server that computed them (started with the service), else computed here."""
+    if started.reference is not None:
+        job, out = started.reference.result()
+        if job.finish(120) == 0:
+            with contextlib.suppress(OSError, ValueError):
+                return json.loads(out.read_text(encoding="utf-8"))
+    found = {"rows": reference_rows()}
     try:
-        return artifact.load(model_copy / ARTIFACT)
+        found["predictions"] = artifact.predict(artifact.load(model_copy / ARTIFACT), found["rows"])
     except Exception as exc:  # skops raises several kinds for a broken file
-        size = (model_copy / ARTIFACT).stat().st_size
-        raise Stop(f"models/{ARTIFACT} ({size} bytes) cannot be loaded: {type(exc).__name__}",
-                   hint=MODEL_HINT) from None  # fmt: skip
+        found["error"] = type(exc).__name__
+    return found
 
 
 @pytest.fixture(scope="session")
-def reference(loaded, rows):
-    """What the artifact itself predicts for the test rows."""
-    return artifact.predict(loaded, rows)
+def rows(computed):
+    return computed["rows"]
+
+
+@pytest.fixture(scope="session")
+def reference(computed, model_copy):
+    """What the artifact itself predicts for the test rows; an unloadable model stops
+    the run here."""
+    if "error" in computed:
+        size = (model_copy / ARTIFACT).stat().st_size
+        raise Stop(f"models/{ARTIFACT} ({size} bytes) cannot be loaded: {computed['error']}",
+                   hint=MODEL_HINT)  # fmt: skip
+    return computed["predictions"]
 
 
 @pytest.fixture(scope="session")
