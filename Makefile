@@ -126,6 +126,27 @@ deploy:
 	@$(BOOTSTRAP)
 	@scripts/deploy.sh "$(IMAGE_DIR)" $(IMAGE)
 
+.PHONY: adapter-up  ## lab 10: install the Prometheus Adapter with lab N's monitoring/adapter-values.yaml (default lab 10)
+adapter-up:
+	@$(BOOTSTRAP)
+	@scripts/adapter-up.sh "$$($(CHECK) tree $(or $(N),10) $(if $(LAB_DIR),--lab-dir "$(LAB_DIR)"))"
+
+.PHONY: loadgen-image  ## lab 10: build the in-cluster load generator (wrk) and load it into the cluster
+loadgen-image:
+	@scripts/loadgen-image.sh
+
+.PHONY: capacity  ## lab 10: measure one pod's requests per second in the cluster, into capacity.json
+capacity:
+	@$(BOOTSTRAP)
+	@scripts/loadgen-image.sh
+	@$(CHECK) capacity $(if $(LAB_DIR),--lab-dir "$(LAB_DIR)")
+
+.PHONY: scale-load  ## lab 10: wrk through the Service from inside the cluster (SECONDS=120), to watch the HPA
+scale-load:
+	@$(BOOTSTRAP)
+	@scripts/loadgen-image.sh
+	@$(CHECK) capacity --through-service $(or $(SECONDS),120)
+
 .PHONY: load  ## send bounded load to the service (URL=..., SECONDS=60) and report RPS and latency
 load:
 	@$(BOOTSTRAP)

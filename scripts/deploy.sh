@@ -87,6 +87,12 @@ main() {
     die "the rollout did not finish" "make check-lab N explains why (events and pod logs)"
   fi
   say "✓ deployed ${image} to namespace ${NAMESPACE}"
+  # Lab 10 on: the Prometheus Adapter with the folder's values, and the in-cluster
+  # load generator that make capacity and the checker use.
+  if [[ -f "${dir}/monitoring/adapter-values.yaml" ]]; then
+    "${REPO}/scripts/adapter-up.sh" "${dir}"
+    "${REPO}/scripts/loadgen-image.sh"
+  fi
 }
 
 main "$@"

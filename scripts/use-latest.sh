@@ -8,7 +8,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 main() {
   cd "${REPO}"
-  sed -i -E 's/^(KIND_NODE_IMAGE|METRICS_SERVER_CHART_VERSION|KUBE_PROMETHEUS_STACK_CHART_VERSION)=.*/\1=/' scripts/versions.env
+  sed -i -E 's/^(KIND_NODE_IMAGE|METRICS_SERVER_CHART_VERSION|KUBE_PROMETHEUS_STACK_CHART_VERSION|PROMETHEUS_ADAPTER_CHART_VERSION)=.*/\1=/' scripts/versions.env
   scripts/bootstrap.sh
   # shellcheck source=versions.env
   source scripts/versions.env

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the test cluster's pinned binaries from the Go module proxy into a cache
 # outside the repository, one directory per component and version: Kubernetes
-# (and the pause binary), etcd, metrics-server and CoreDNS, Prometheus, and
-# the Prometheus Operator's CRDs. A cached component is
+# (and the pause binary), etcd, metrics-server and CoreDNS, Prometheus, the
+# Prometheus Adapter, and the Prometheus Operator's CRDs. A cached component is
 # not rebuilt; a component is cached only once its build has finished.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=lib.sh
@@ -67,6 +67,12 @@ build_metrics_server() {
   (cd "${src}" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${out}/metrics-server" ./cmd/metrics-server)
 }
 
+build_prometheus_adapter() {
+  local out="$1" src="${WORK}/prometheus-adapter"
+  module_source "sigs.k8s.io/prometheus-adapter@${PROMETHEUS_ADAPTER_VERSION}" "${src}"
+  (cd "${src}" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${out}/adapter" ./cmd/adapter)
+}
+
 build_coredns() {
   local out="$1" src="${WORK}/coredns"
   module_source "github.com/coredns/coredns@${COREDNS_VERSION}" "${src}"
@@ -105,6 +111,7 @@ main() {
   local lanes=()
   (cached prometheus "${PROMETHEUS_BIN}" build_prometheus &&
     cached metrics-server "${METRICS_SERVER_BIN}" build_metrics_server &&
+    cached prometheus-adapter "${ADAPTER_BIN}" build_prometheus_adapter &&
     cached prometheus-operator-crds "${CRDS_DIR}" fetch_crds) &
   lanes+=($!)
   (cached kubernetes "${K8S_BIN}" build_kubernetes &&

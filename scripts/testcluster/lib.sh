@@ -11,6 +11,7 @@ K8S_BIN="${CACHE}/kubernetes-${K8S_VERSION}"
 ETCD_BIN="${CACHE}/etcd-${ETCD_VERSION}"
 METRICS_SERVER_BIN="${CACHE}/metrics-server-${METRICS_SERVER_VERSION}"
 COREDNS_BIN="${CACHE}/coredns-${COREDNS_VERSION}"
+ADAPTER_BIN="${CACHE}/prometheus-adapter-${PROMETHEUS_ADAPTER_VERSION}"
 CRDS_DIR="${CACHE}/prometheus-operator-crds-${PROMETHEUS_OPERATOR_VERSION}"
 # Prometheus runs beside the cluster and finds the pods through Kubernetes
 # service discovery.
@@ -20,6 +21,7 @@ PROMETHEUS_DIR="${WORKSHOP_CLUSTER_STATE:-/var/lib/workshop-cluster}/prometheus"
 # Images of the add-ons, built from those binaries (never pulled).
 METRICS_SERVER_IMAGE="workshop.local/metrics-server:${METRICS_SERVER_VERSION}"
 COREDNS_IMAGE="workshop.local/coredns:${COREDNS_VERSION}"
+ADAPTER_IMAGE="workshop.local/prometheus-adapter:${PROMETHEUS_ADAPTER_VERSION}"
 STATE="${WORKSHOP_CLUSTER_STATE:-/var/lib/workshop-cluster}"
 RUNDIR="/run/workshop-cluster"
 SOCK="${RUNDIR}/containerd.sock"

@@ -179,11 +179,17 @@ install_monitoring() {
   [[ -f "${PROMETHEUS_DIR}/prometheus.json" ]] || echo '{"global": {"scrape_interval": "15s"}}' >"${PROMETHEUS_DIR}/prometheus.json"
   start prometheus "${PROMETHEUS_BIN}/prometheus" --config.file="${PROMETHEUS_DIR}/prometheus.json" \
     --storage.tsdb.path="${PROMETHEUS_DIR}/data" --storage.tsdb.retention.time=6h \
-    --web.listen-address="${PROMETHEUS_ADDRESS}" --web.enable-lifecycle
+    --web.listen-address="${PROMETHEUS_ADDRESS}" --web.listen-address="${NODE_IP}:${PROMETHEUS_ADDRESS##*:}" \
+    --web.enable-lifecycle
   wait_for "Prometheus ready" 60 prometheus_ready
   PATH="${K8S_BIN}:${PROMETHEUS_BIN}:${PATH}" start prometheus-sync python3 "$(dirname "${BASH_SOURCE[0]}")/prometheus_sync.py" \
     "${KUBECONFIG_OUT}" "${PROMETHEUS_DIR}" "http://${PROMETHEUS_ADDRESS}"
   wait_for "Prometheus fed by prometheus-sync" 60 prometheus_has_rules
+  # Pods (lab 10's Prometheus Adapter) reach it by the name kube-prometheus-stack
+  # gives its Service on kind.
+  sed -e "s#@@NODE_IP@@#${NODE_IP}#" -e "s#@@PORT@@#${PROMETHEUS_ADDRESS##*:}#" \
+    "$(dirname "${BASH_SOURCE[0]}")/prometheus-service.yaml" | kubectl_ apply -f - >/dev/null
+  import_image "${ADAPTER_IMAGE}" "${ADAPTER_BIN}/adapter" 65532:65532
 }
 
 main() {

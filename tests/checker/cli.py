@@ -3,6 +3,7 @@ Arguments only: each command is one call into the module that does the job."""
 
 import argparse
 import json
+from pathlib import Path
 
 from checker import ui
 from checker.course import ManifestError, find, load
@@ -71,6 +72,19 @@ def cmd_labs_sync(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_capacity(args: argparse.Namespace) -> int:
+    """Lab 10, Step 1: one pod's capacity, measured in the cluster, into capacity.json."""
+    from checker import capacity
+    from checker.runner import resolve_lab_dir
+
+    lab_dir = resolve_lab_dir(find(10), args.lab_dir)
+    if lab_dir is None:
+        raise ManifestError("lab 10 has no folder of its own")
+    if args.through_service:
+        return capacity.through_service(args.through_service)
+    return capacity.main(lab_dir)
+
+
 def cmd_tree(args: argparse.Namespace) -> int:
     """Prints the folder that lab N's checker would check (for make image)."""
     from checker.runner import resolve_lab_dir
@@ -107,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     tree.add_argument("--lab-dir")
     tree.set_defaults(func=cmd_tree)
     sub.add_parser("progress").set_defaults(func=cmd_progress)
+    measure = sub.add_parser("capacity", help="lab 10: measure one pod's capacity")
+    measure.add_argument("--lab-dir", type=Path, default=None)
+    measure.add_argument("--through-service", type=float, metavar="SECONDS", default=0,
+                         help="instead: load the Service with wrk for SECONDS")  # fmt: skip
+    measure.set_defaults(func=cmd_capacity)
     labs = sub.add_parser("labs", help="list the labs")
     labs.add_argument("--json", action="store_true", help="the CI matrix, as JSON")
     labs.set_defaults(func=cmd_labs)

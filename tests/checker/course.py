@@ -37,6 +37,8 @@ class Lab:
     # The lab whose solution this starter carries (the previous one, unless a
     # bonus lab starts from an earlier service).
     builds_on: int | None = None
+    # Files carried from another earlier solution than builds_on's: path -> lab.
+    brings: dict[str, int] = field(default_factory=dict)
     checks: dict[str, CheckInfo] = field(default_factory=dict)
 
     @property
@@ -98,6 +100,7 @@ def load(path: Path = MANIFEST) -> list[Lab]:
                 edits=tuple(entry.get("edits", ())),
                 provided=tuple(entry.get("provided", ())),
                 builds_on=entry.get("builds_on", entry["number"] - 1),
+                brings=dict(entry.get("brings", {})),
                 checks=checks,
             )
         )

@@ -107,13 +107,17 @@ def load(url: str, body: str, connections: int, seconds: float) -> Result:
                               timeout=seconds + 30, check=False)  # fmt: skip
     finally:
         os.unlink(script.name)
-    out = done.stdout
+    return parse_wrk(done.stdout, done.returncode, done.stderr, connections)
+
+
+def parse_wrk(out: str, returncode: int, stderr: str, connections: int) -> Result:
+    """wrk's report (run with --latency), here or in a pod (lab 10)."""
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
     total = re.search(r"(\d+) requests in", out)
-    if not (done.returncode == 0 and rps and p50 and p99 and total):
-        raise ServingError(f"wrk failed: {(done.stderr or out).strip()[-300:]}")
+    if not (returncode == 0 and rps and p50 and p99 and total):
+        raise ServingError(f"wrk failed: {(stderr or out).strip()[-300:]}")
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors += int(non_2xx.group(1)) if non_2xx else 0

@@ -3,7 +3,8 @@ copy of it is generated from that owner by `make labs-sync`.
 
 The owner of a file in lab N's solution is lab N when labs.toml lists it in the
 lab's `edits` or `provided`, or when the lab it `builds_on` has no such file;
-otherwise it is the owner of the same file in that earlier solution. A starter
+otherwise it is the owner of the same file in that earlier solution, or in the
+solution of the lab it `brings` the file from. A starter
 holds its own `edits` (with TODO marks) and a copy of everything else in its
 solution. The README's course map and diagram are generated from labs.toml too,
 and each owner of a requirements file from uv.lock (every pin, with its hashes).
@@ -27,6 +28,7 @@ LOCKED = {
     "solutions/07-observe/requirements.txt": ("image-metrics", "the service's image, with metrics"),
     "solutions/08-automate/requirements-dev.txt": ("pipeline", "the pipeline's lint and test job"),
     "solutions/09-fast/requirements.txt": ("image-fast", "the fast service's image"),
+    "solutions/10-scale/requirements.txt": ("image-scale", "the fast image, with metrics"),
 }
 LOCKED_HEADER = """\
 # {what}: every package pinned, with the hashes of its files, from the workshop's
@@ -97,6 +99,18 @@ def plan(repo: Path = REPO, labs: list[Lab] | None = None) -> Plan:
         on_disk = files(repo / lab.solution)
         previous = by_number.get(lab.builds_on)
         carried = solution_files[previous.number] - own if previous else set()
+        source = {name: previous for name in carried}
+        for name, number in sorted(lab.brings.items()):
+            donor = by_number.get(number)
+            if donor is None or number >= lab.number or name not in solution_files[number]:
+                problems.append(f"labs.toml: lab {lab.code} brings {name} from lab {number}, "
+                                "whose solution has no such file")  # fmt: skip
+                continue
+            if name in own:
+                problems.append(f"labs.toml: lab {lab.code} both brings and lists {name}")
+                continue
+            carried.add(name)
+            source[name] = donor
         for name in sorted(own - on_disk):
             problems.append(f"{lab.solution}/{name} is listed for lab {lab.code} in labs.toml "
                             "but does not exist: write it, or remove it from the list")  # fmt: skip
@@ -109,7 +123,7 @@ def plan(repo: Path = REPO, labs: list[Lab] | None = None) -> Plan:
         for name in sorted(present):
             path = f"{lab.solution}/{name}"
             if name in carried:
-                owner[path] = owner[f"{previous.solution}/{name}"]
+                owner[path] = owner[f"{source[name].solution}/{name}"]
                 copies.append(Copy(path, owner[path]))
             else:
                 owner[path] = path

@@ -1,0 +1,1 @@
+"""Diabetes progression prediction service."""
