@@ -176,11 +176,19 @@ lint:
 clean:
 	rm -rf $(VENV) .tools .workshop/results
 
-.PHONY: bench  ## benchmarks side by side in one run: serving (wrk; BENCH_PEER=1 adds MLServer), then lab 03's image (Docker)
+.PHONY: bench  ## benchmarks side by side in one run: serving (wrk; BENCH_PEER=1 adds MLServer), lab 03's image (Docker), then per pod on the cluster
 bench:
 	@$(BOOTSTRAP)
 	@$(VENV)/bin/python scripts/bench/serving.py
 	@$(VENV)/bin/python scripts/bench/lab03_image.py
+	@if kubectl version --request-timeout=5s >/dev/null 2>&1; then $(MAKE) --no-print-directory bench-cluster; \
+	else echo "bench-cluster: not run (no cluster answers: make cluster-up, or the test cluster)"; fi
+
+.PHONY: bench-cluster  ## lab 06's image against lab 10's, one pod each on the cluster, the same in-cluster wrk
+bench-cluster:
+	@$(BOOTSTRAP)
+	@scripts/loadgen-image.sh
+	@PATH="$(PATH)" $(VENV)/bin/python scripts/bench/cluster_pods.py
 
 .PHONY: bench-serving  ## only the serving benchmark (BENCH_PEER=1 adds MLServer)
 bench-serving:
