@@ -10,8 +10,10 @@ and the pods each needs for the same offered load at lab 10's 60% target.
 
 import math
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,7 +38,13 @@ def one_pod(cluster, namespace: str, folder: Path) -> dict:
     """Deploys folder into namespace, keeps one pod (no HPA: a bench, not a check),
     and measures it as make capacity does."""
     print(f"… deploying {folder.name} into {namespace}", flush=True)
-    sh(str(REPO / "scripts" / "deploy.sh"), str(folder), env={"WORKSHOP_NAMESPACE": namespace})
+    # A copy without kind's fixed NodePort, which only one namespace can hold.
+    copy = Path(tempfile.mkdtemp(prefix="bench-")) / folder.name
+    shutil.copytree(folder, copy)
+    service = copy / "k8s" / "service.yaml"
+    service.write_text(service.read_text().replace("      nodePort: 30080\n", ""))
+    sh(str(REPO / "scripts" / "deploy.sh"), str(copy), env={"WORKSHOP_NAMESPACE": namespace})
+    shutil.rmtree(copy.parent, ignore_errors=True)
     sh("kubectl", "-n", namespace, "delete", "hpa", "--all")
     sh("kubectl", "-n", namespace, "scale", "deployment/diabetes-api", "--replicas=1")
     os.environ[kube.NAMESPACE_ENV] = namespace
