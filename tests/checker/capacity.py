@@ -101,6 +101,14 @@ def table(found: dict, price: float = PRICE_PER_CORE_HOUR) -> list[str]:
     return lines
 
 
+def stopped(exc: Stop) -> int:
+    """A missing precondition: its message and hint, exit 2."""
+    ui.say(f"{ui.FAIL} {exc.message}")
+    if exc.hint:
+        ui.say(f"    hint: {exc.hint}")
+    return 2
+
+
 def through_service(seconds: float) -> int:
     """make scale-load: wrk through the Service, in 10 s rounds, each round printed,
     to watch the HPA at work (README → Step 4)."""
@@ -119,10 +127,7 @@ def through_service(seconds: float) -> int:
         name = wrkpod.start(cluster, service.namespace, url, secret.value, CONNECTIONS, 10,
                             rounds=rounds)  # fmt: skip
     except Stop as exc:
-        ui.say(f"{ui.FAIL} {exc.message}")
-        if exc.hint:
-            ui.say(f"    hint: {exc.hint}")
-        return 2
+        return stopped(exc)
     shown = 0
     try:
         while shown < rounds:
@@ -141,10 +146,7 @@ def main(lab_dir: Path) -> int:
         cluster = kube.connect()
         found = measure(cluster)
     except Stop as exc:
-        ui.say(f"{ui.FAIL} {exc.message}")
-        if exc.hint:
-            ui.say(f"    hint: {exc.hint}")
-        return 2
+        return stopped(exc)
     path = lab_dir / FILE
     path.write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
     for line in table(found):
