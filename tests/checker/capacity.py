@@ -27,15 +27,23 @@ SHARE = 0.6  # the target the README proposes: 60% of capacity, 40% headroom
 LOADS = (100, 1_000, 10_000)  # requests per second, for the table
 
 
-def cores(quantity: str | None) -> float | None:
-    """A CPU quantity ('500m', '1', '1.5') in cores."""
-    if not quantity:
-        return None
-    text = str(quantity)
+# Kubernetes quantity suffixes the course meets (CPU "500m", averageValue "1k").
+SUFFIXES = {"m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
+
+
+def quantity(value) -> float | None:
+    """A Kubernetes quantity ("40", "500m", "1k") as a number, or None."""
+    text = str(value).strip()
+    scale = SUFFIXES.get(text[-1:], 1.0)
     try:
-        return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+        return float(text[:-1] if text[-1:] in SUFFIXES else text) * scale
     except ValueError:
         return None
+
+
+def cores(cpu: str | None) -> float | None:
+    """A CPU quantity ('500m', '1', '1.5') in cores."""
+    return quantity(cpu) if cpu else None
 
 
 def target_pod(cluster):

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from checker import capacity, k8s_yaml, kube, promql, ui, wrkpod
+from checker.capacity import quantity
 from checker.outcomes import Fail, Needs, Soft, Stop, expect
 from checker.pins import pins
 from checker.workload import (
@@ -249,19 +250,6 @@ def test_hpa_pods_metric(documents, values):
     cpu = [m for m in metrics if (m.get("resource") or {}).get("name") == "cpu"]
     soft.check(cpu, "no cpu metric", "CPU kept as a second metric (type: Resource, cpu)")
     soft.raise_if_any()
-
-
-SUFFIXES = {"m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
-
-
-def quantity(value) -> float | None:
-    """A Kubernetes quantity ("40", "40500m", "1k") as a number."""
-    text = str(value).strip()
-    scale = SUFFIXES.get(text[-1:], 1.0)
-    try:
-        return float(text[:-1] if text[-1:] in SUFFIXES else text) * scale
-    except ValueError:
-        return None
 
 
 def hpa_target(documents) -> tuple[float | None, str]:
