@@ -176,9 +176,10 @@ lint:
 clean:
 	rm -rf $(VENV) .tools .workshop/results
 
-.PHONY: bench  ## benchmarks side by side in one run: serving (wrk; BENCH_PEER=1 adds MLServer), lab 03's image (Docker), then per pod on the cluster
+.PHONY: bench  ## benchmarks side by side in one run: serving (wrk peak, vegeta open-loop latency; BENCH_PEER=1 adds MLServer), lab 03's image (Docker), then per pod on the cluster
 bench:
 	@$(BOOTSTRAP)
+	@scripts/install-vegeta.sh
 	@$(VENV)/bin/python scripts/bench/serving.py
 	@$(VENV)/bin/python scripts/bench/lab03_image.py
 	@if kubectl version --request-timeout=5s >/dev/null 2>&1; then $(MAKE) --no-print-directory bench-cluster; \
@@ -193,4 +194,5 @@ bench-cluster:
 .PHONY: bench-serving  ## only the serving benchmark (BENCH_PEER=1 adds MLServer)
 bench-serving:
 	@$(BOOTSTRAP)
+	@scripts/install-vegeta.sh
 	@$(VENV)/bin/python scripts/bench/serving.py

@@ -11,6 +11,12 @@ Variants:
              installs MLServer into .tools/ on first use)
 
 Every RPS is also given as a share of the ceiling measured in the same run.
+
+Then each variant is measured open-loop with vegeta: requests sent at a fixed
+rate whatever the server does, so a slow answer cannot hold the next ones back
+and their latency is real (wrk's closed loop hides it). Two rates, both below
+capacity: one rate for all (half the slowest variant's peak), and 70% of the
+variant's own peak.
 """
 
 import argparse
@@ -20,12 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 from checker.artifact import PATIENT  # noqa: E402
+from checker.openloop import OpenLoopResult, attack, vegeta_path  # noqa: E402
 from checker.serving import UVICORN, Result, ServingError, load, server  # noqa: E402
 
 SERVERS = REPO / "scripts" / "bench" / "servers"
@@ -91,25 +100,46 @@ def peer_settings(peer: Path, port: int) -> None:
     }))  # fmt: skip
 
 
-def measure(name: str, spec: dict, levels: list[int], seconds: float) -> list[Result]:
+@contextmanager
+def running(spec: dict) -> Iterator[str]:
+    """The variant's server, warmed up; yields the URL that predicts."""
     command, env = list(spec["command"]), {"LOG_LEVEL": "WARNING"}
+    port = None
     if spec.get("settings"):
         port = 20000 + os.getpid() % 20000
         peer_settings(spec["cwd"], port)
-        command = [*command]
-        spec = {**spec, "fixed_port": port}
-    results = []
-    with server(command, spec["cwd"], spec["ready"], env=env, seconds=120,
-                port=spec.get("fixed_port")) as url:  # fmt: skip
+    with server(command, spec["cwd"], spec["ready"], env=env, seconds=120, port=port) as url:
         target = url + spec.get("path", "/predict")
-        body = spec.get("body", BODY)
-        load(target, body, 4, 1)  # warm-up: imports, caches, branch predictors
+        load(target, spec.get("body", BODY), 4, 1)  # warm-up: imports, caches, branch predictors
+        yield target
+
+
+def measure(name: str, spec: dict, levels: list[int], seconds: float) -> list[Result]:
+    results = []
+    with running(spec) as target:
         for connections in levels:
-            result = load(target, body, connections, seconds)
+            result = load(target, spec.get("body", BODY), connections, seconds)
             errors = f"  ({result.errors} errors)" if result.errors else ""
             print(f"  {name:10} {connections:3} connections: {result.row()}{errors}", flush=True)
             results.append(result)
     return results
+
+
+def measure_open(name: str, spec: dict, rates: list[float], seconds: float) -> list[OpenLoopResult]:
+    results = []
+    with running(spec) as target:
+        for rate in rates:
+            result = attack(target, spec.get("body", BODY), rate, seconds)
+            print(f"  {name:10} open loop {result.row()}", flush=True)
+            results.append(result)
+    return results
+
+
+def open_rates(table: dict[str, list[Result]]) -> tuple[float, dict[str, list[float]]]:
+    """One rate for all (half the slowest variant's peak) and 70% of each one's own."""
+    peaks = {name: max(r.rps for r in results) for name, results in table.items()}
+    common = max(1.0, 0.5 * min(peaks.values()))
+    return common, {name: [common, max(1.0, 0.7 * peak)] for name, peak in peaks.items()}
 
 
 def main() -> int:
@@ -117,6 +147,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=6)
     parser.add_argument("--connections", default="1,16,64")
     parser.add_argument("--only", help="comma-separated variant names")
+    parser.add_argument(
+        "--open-seconds", type=float, default=10, help="seconds per open-loop point (vegeta)"
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.connections.split(",")]
     with tempfile.TemporaryDirectory() as scratch:
@@ -129,9 +162,16 @@ def main() -> int:
         print(f"Serving benchmark: one uvicorn worker on core 0, wrk (1 thread) on core 1, "
               f"{args.seconds:g} s per point")  # fmt: skip
         table: dict[str, list[Result]] = {}
+        opened: dict[str, list[OpenLoopResult]] = {}
         try:
+            vegeta_path()
             for name, spec in chosen.items():
                 table[name] = measure(name, spec, levels, args.seconds)
+            common, rates = open_rates(table)
+            print(f"\nOpen loop (vegeta), {args.open_seconds:g} s per point: {common:.0f} req/s "
+                  f"for all, then 70% of each variant's peak")  # fmt: skip
+            for name, spec in chosen.items():
+                opened[name] = measure_open(name, spec, rates[name], args.open_seconds)
         except ServingError as exc:
             print(f"✗ {exc}")
             return 2
@@ -144,9 +184,19 @@ def main() -> int:
             share = r.rps / ceiling[r.connections] if ceiling.get(r.connections) else 0
             print(f"{name:10} {r.connections:5} {r.rps:9.0f} {share:10.1%} {r.p50_ms:8.1f} "
                   f"{r.p99_ms:8.1f} {r.errors:7}")  # fmt: skip
+    print()
+    print(f"{'open loop':10} {'offered':>8} {'sent':>8} {'p50 ms':>8} {'p90 ms':>8} "
+          f"{'p99 ms':>8} {'max ms':>8} {'ok':>7}")  # fmt: skip
+    for name, results in opened.items():
+        for o in results:
+            print(f"{name:10} {o.offered_rps:8.0f} {o.sent_rps:8.0f} {o.p50_ms:8.1f} "
+                  f"{o.p90_ms:8.1f} {o.p99_ms:8.1f} {o.max_ms:8.1f} {o.success:7.1%}")  # fmt: skip
     out = REPO / ".workshop" / "bench" / f"serving-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({k: [asdict(r) for r in v] for k, v in table.items()}, indent=2))
+    out.write_text(json.dumps({
+        "closed_loop_wrk": {k: [asdict(r) for r in v] for k, v in table.items()},
+        "open_loop_vegeta": {k: [asdict(o) for o in v] for k, v in opened.items()},
+    }, indent=2))  # fmt: skip
     print(f"\nresults in {out.relative_to(REPO)}")
     return 0
 

@@ -26,7 +26,7 @@ OFFLINE = [lab for lab in EDITABLE if lab not in LIVE]
 # make test spreads the cluster cases, which mostly wait on rollouts, scale-ups
 # and scrapes, each in a namespace of its own, over the other workers.
 LOCAL_MODULES = {"test_labs", "test_mistakes", "test_docker_tier", "test_signals",
-                 "test_hostile_folders", "test_services"}  # fmt: skip
+                 "test_hostile_folders", "test_services", "test_openloop"}  # fmt: skip
 
 
 @pytest.hookimpl(tryfirst=True)
