@@ -1,6 +1,8 @@
 """Lab 09 (the fast predictor): seeded mistakes, each caught by its check (tests/project)."""
 
-from project.seeded import PRECONDITION, Mistake
+from project.seeded import DELETE, PRECONDITION, Mistake
+
+GRAPH_SHA256 = "562a9ebc767a02cb6cd5414634f345fd685543cfb211192a7b3b0583431495d6"
 
 MISTAKES = [
     Mistake(
@@ -26,6 +28,44 @@ MISTAKES = [
         "return self.compiled.predict(matrix).tolist()",
         "return [float(v) for v in self.estimator.predict(matrix)]",
         "throughput",
+    ),
+    Mistake(
+        9,
+        "graph-never-compiled",
+        "models/diabetes-rf.onnx",
+        DELETE,
+        "",
+        "graph_on_card",
+        says="models/diabetes-rf.onnx does not exist",
+        hint="run python -m app.compile in your folder",
+    ),
+    Mistake(
+        9,
+        "graph-changed-after-compile",
+        "models/model-card.json",
+        f'"artifact_sha256": "{GRAPH_SHA256}"',
+        '"artifact_sha256": "' + "0" * 64 + '"',
+        "graph_on_card",
+        hint="the graph changed after it was compiled",
+    ),
+    Mistake(
+        9,
+        "graph-hash-unchecked",
+        "app/model.py",
+        "    actual = hashlib.sha256(graph).hexdigest()",
+        '    actual = entry["artifact_sha256"]  # the file is ours',
+        "graph_checked",
+        hint="load_model loads the graph without checking it",
+    ),
+    Mistake(
+        9,
+        "converts-at-start-up",
+        "app/model.py",
+        "    graph = read_graph(card, card_path)",
+        "    from app.predictor import convert\n\n"
+        '    graph = convert(estimator, len(card["feature_names"]))',
+        "graph_checked",
+        hint="load_model serves without the graph file",
     ),
 ]  # fmt: skip
 

@@ -1,13 +1,16 @@
 """Lab 09 (bonus): the learner's service, measured side by side with the source
-guide's design on this machine: same predictions, five times the throughput,
-no worse tail latency."""
+guide's design on this machine: same predictions from the graph compiled at
+training time (and only from it), five times the throughput, no worse tail
+latency."""
 
+import hashlib
 import json
+import shutil
 
 import httpx
 import pytest
 
-from checker import serving, ui
+from checker import procs, serving, ui
 from checker.artifact import PATIENT
 from checker.course import REPO
 from checker.outcomes import Fail, Needs, Soft, Stop, Unavailable, expect
@@ -20,6 +23,30 @@ PATIENTS = 100
 # Both services log warnings only: the comparison is about serving, not logging.
 QUIET = {"LOG_LEVEL": "WARNING"}
 BASELINE = REPO / "scripts" / "bench" / "servers"
+CARD = "model-card.json"
+# A protobuf field that ONNX does not define (number 1000, varint 1): appended to
+# the graph it still loads and predicts the same, so only a hash check refuses it.
+UNKNOWN_FIELD = b"\xc0\x3e\x01"
+COMPILE = "python -m app.compile"
+
+
+def compiled_entry(lab_dir):
+    """The card's compiled section, or the Fail that names what is wrong with it."""
+    card_path = lab_dir / "models" / CARD
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise Stop(f"models/{CARD} cannot be read: {exc}",
+                   hint="restore it: make reset 9 keeps a backup of your work",
+                   ) from None  # fmt: skip
+    entry = card.get("compiled") if isinstance(card, dict) else None
+    if not isinstance(entry, dict) or not all(
+        isinstance(entry.get(key), str) for key in ("artifact", "artifact_sha256")
+    ):
+        raise Fail(f"models/{CARD} has no compiled section with artifact and artifact_sha256",
+                   "the graph's file name and SHA-256, written by the compile step",
+                   hint=f"run {COMPILE} in your folder once convert() works")  # fmt: skip
+    return entry
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +78,21 @@ def running(service) -> str:
     return service
 
 
+def test_graph_on_card(lab_dir):
+    """The card names the compiled graph and its SHA-256, and the file has that hash"""
+    entry = compiled_entry(lab_dir)
+    graph = lab_dir / "models" / entry["artifact"]
+    if not graph.is_file():
+        raise Fail(f"models/{entry['artifact']} does not exist", "the graph the card names",
+                   hint=f"run {COMPILE} in your folder")  # fmt: skip
+    actual = hashlib.sha256(graph.read_bytes()).hexdigest()
+    recorded = entry["artifact_sha256"]
+    expect(actual == recorded,
+           f"models/{entry['artifact']} has SHA-256 {actual[:12]}…, the card {recorded[:12]}…",
+           "the hash the card records",
+           hint=f"the graph changed after it was compiled: run {COMPILE} again")  # fmt: skip
+
+
 def test_service_starts(service):
     """Your service starts and answers /readyz"""
     if isinstance(service, Exception):
@@ -77,6 +119,64 @@ def test_predictions_equal(service, reference):
         index, got, want = where
         raise Fail(f"patient {index}: {got:.6f}, scikit-learn says {want:.6f} ({error:.1e})",
                    f"a relative difference of at most {RELATIVE_TOLERANCE:.0e}")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def graph_cases(service, lab_dir, tmp_path_factory):
+    """Two more instances of the learner's service, started together once the first
+    is up: one with a graph that still predicts the same but is not the hashed one
+    (an extra protobuf field), one without the graph."""
+    running(service)
+    try:
+        entry = compiled_entry(lab_dir)
+    except (Fail, Stop):
+        raise Needs("the card's compiled section") from None
+    cases = {}
+    for case in ("changed", "missing"):
+        models = tmp_path_factory.mktemp(f"graph-{case}")
+        for item in (lab_dir / "models").iterdir():
+            if item.is_file():
+                shutil.copy(item, models / item.name)
+        graph = models / entry["artifact"]
+        if case == "missing":
+            graph.unlink(missing_ok=True)
+        elif graph.is_file():
+            graph.write_bytes(graph.read_bytes() + UNKNOWN_FIELD)
+        env = {**QUIET, "MODEL_PATH": str(models / "diabetes-rf.skops"),
+               "MODEL_CARD_PATH": str(models / CARD)}  # fmt: skip
+        cases[case] = procs.uvicorn(lab_dir, env, background=True).start()
+    answers = {}
+    try:
+        for case, instance in cases.items():
+            try:
+                instance.wait_until_up("/healthz", timeout=60)
+                answers[case] = httpx.get(instance.url + "/readyz", timeout=10).status_code
+            except (Stop, httpx.HTTPError):
+                answers[case] = None  # it did not stay live
+        yield answers
+    finally:
+        for instance in cases.values():
+            instance.stop(grace=2)
+
+
+def test_graph_checked(graph_cases):
+    """A changed or missing graph leaves the service live and not ready"""
+    changed, missing = graph_cases["changed"], graph_cases["missing"]
+    found = f"/readyz {changed} with a changed graph, {missing} without it"
+    if None in (changed, missing):
+        case = "a changed graph" if changed is None else "no graph"
+        raise Fail(f"with {case} the service did not stay live (/healthz did not answer)",
+                   "/healthz 200 and /readyz 503", hint="raise ModelLoadError in load_model: "
+                   "lifespan then serves /readyz 503 with the reason")  # fmt: skip
+    if missing == 200:
+        raise Fail(found, "503 for both",
+                   hint="load_model serves without the graph file, so it converts the forest "
+                   "itself: read the graph the card's compiled section names (Step 3)")  # fmt: skip
+    if changed == 200:
+        raise Fail(found, "503 for both",
+                   hint="load_model loads the graph without checking it: refuse it unless "
+                   "its SHA-256 is the card's compiled.artifact_sha256 (Step 3)")  # fmt: skip
+    expect(changed == 503 and missing == 503, found, "503 for both")
 
 
 def test_load_tool():

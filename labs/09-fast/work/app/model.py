@@ -76,4 +76,7 @@ def load_model(model_path: Path, card_path: Path) -> LoadedModel:
     if expected != card["feature_names"]:
         raise ModelLoadError(f"card features {card['feature_names']} != model's {expected}")
     require_width(estimator, card)
+    # TODO(lab09): README → Step 3. Read the graph that the card's "compiled" section
+    # names (python -m app.compile wrote it), refuse it (ModelLoadError) unless its
+    # SHA-256 is the card's, and build the checked CompiledForest from it.
     return LoadedModel(estimator=estimator, card=card)
