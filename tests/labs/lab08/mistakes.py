@@ -64,10 +64,10 @@ MISTAKES = [
             "pull_requests_safe", says="on: pull_request_target",
             hint="trigger on pull_request, never pull_request_target: GitHub's hardening guide"),
     Mistake(8, "push-from-pull-requests", WORKFLOW,
-            "      - name: Push to ghcr.io (pull requests build but never push)\n"
-            "        if: github.event_name != 'pull_request'\n",
-            "      - name: Push to ghcr.io\n", "pull_requests_safe",
-            says="step 'Push to ghcr.io' pushes on pull requests too",
+            "    needs: [build, e2e]\n    if: github.event_name != 'pull_request'\n",
+            "    needs: [build, e2e]\n", "pull_requests_safe",
+            says="step 'Push the bytes e2e tested, and name them by digest' pushes on pull"
+            " requests too",
             hint="guard the push with if: github.event_name != 'pull_request': an image built"
             " from a pull request must never reach the registry"),
     Mistake(8, "pull-request-title-in-a-script", WORKFLOW,
@@ -79,7 +79,32 @@ MISTAKES = [
             hint="pass the pull request's text through env: and quote \"$VAR\": a title written"
             " inside run: is run as code"),
     Mistake(8, "only-latest", WORKFLOW, ':${GITHUB_SHA}"', ':latest"', "image_tag_sha"),
-    Mistake(8, "deploy-without-needs", WORKFLOW, "    needs: [build, e2e]\n", "", "jobs_ordered"),
+    Mistake(8, "deploy-without-needs", WORKFLOW, "    needs: [e2e, push]\n", "", "jobs_ordered"),
+    Mistake(8, "push-before-e2e", WORKFLOW,
+            "    needs: [build, e2e]\n    if: github.event_name", "    needs: build\n    if:"
+            " github.event_name", "push_after_e2e",
+            says="an image that fails end to end still reaches the registry"),
+    Mistake(8, "build-without-layer-cache", WORKFLOW,
+            '            --cache-from "type=local,src=$RUNNER_TEMP/layers" \\\n'
+            '            --cache-to "type=local,dest=$RUNNER_TEMP/layers-new,mode=max" \\\n', "",
+            "build_cached", hint="restore a layer cache with actions/cache"),
+    Mistake(8, "plain-tar-artifact", WORKFLOW,
+            '          zstd -T0 -3 --rm "$RUNNER_TEMP/image.tar" -o "$RUNNER_TEMP/image.tar.zst"\n',
+            "", "build_cached",
+            also=(("path: ${{ runner.temp }}/image.tar.zst", "path: ${{ runner.temp }}/image.tar"),
+                  ('sha256sum "$RUNNER_TEMP/image.tar.zst"', 'sha256sum "$RUNNER_TEMP/image.tar"')),
+            hint="compress the image archive with zstd"),
+    Mistake(8, "deploy-without-api-key-secret", WORKFLOW,
+            "          kubectl -n workshop create secret generic diabetes-api-key \\\n"
+            '            --from-literal=api-key="$API_KEY" --dry-run=client -o yaml'
+            " | kubectl apply -f -\n", "", "deploy_secrets",
+            says="creates no diabetes-api-key Secret",
+            hint="create the API-key Secret from an environment secret"),
+    Mistake(8, "deploy-without-pull-credentials", WORKFLOW,
+            "          kubectl -n workshop patch serviceaccount default \\\n"
+            "            -p '{\"imagePullSecrets\": [{\"name\": \"ghcr-pull\"}]}'\n", "",
+            "deploy_secrets", says="gives the cluster no credentials to pull",
+            hint="create a docker-registry Secret from a packages:read token"),
     Mistake(
         8,
         "unpinned-actions",

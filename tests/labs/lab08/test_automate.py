@@ -36,6 +36,7 @@ NODE24_SINCE = {
     "actions/upload-artifact": (6, 0, 0),
     "actions/download-artifact": (7, 0, 0),
     "helm/kind-action": (1, 14, 0),
+    "actions/cache": (5, 0, 0),
 }
 NODE20_SHAS = {
     "330a01c490aca151604b8cf639adc76d48f6c5d4": "actions/upload-artifact v5.0.0",
@@ -43,6 +44,7 @@ NODE20_SHAS = {
     "018cc2cf5baa6db3ef3c5f8a56943fffe632ef53": "actions/download-artifact v6.0.0",
     "a1b0e391336a6ee6713a0583f8c6240d70863de3": "helm/kind-action v1.12.0",
     "92086f6be054225fa813e0a4b13787fc9088faab": "helm/kind-action v1.13.0",
+    "0057852bfaa89a56745cba8c7296529d2fc39830": "actions/cache v4.3.0",
 }
 VERSION = re.compile(r"#\s*v(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 
@@ -241,14 +243,108 @@ def test_permissions_declared(workflow):
     soft.check(top is not None, "no top-level permissions:",
                "permissions: {contents: read} at the top")  # fmt: skip
     soft.check(not grants_write(top), f"top-level permissions: {top}", "only read at the top")
-    build = find_job(workflow, "build")
-    if build:
-        granted = build[1].get("permissions") or {}
+    pushers = pushing_jobs(workflow)
+    for name, job in pushers.items():
+        granted = job.get("permissions") or {}
         soft.check(
             isinstance(granted, dict) and granted.get("packages") == "write",
-            f"job {build[0]} permissions: {granted or 'none'}",
+            f"job {name} pushes with permissions: {granted or 'none'}",
             "packages: write on the job that pushes to ghcr.io",
         )
+    for name, job in workflow["jobs"].items():
+        granted = job.get("permissions") if isinstance(job, dict) else None
+        if name not in pushers and isinstance(granted, dict) and granted.get("packages") == "write":
+            soft.check(False, f"job {name} holds packages: write but pushes nothing",
+                       "packages: write only on the job that pushes",
+                       hint="drop packages: write from the jobs that do not push: a job "
+                       "that runs your tests should not hold a token that can replace images",
+                       )  # fmt: skip
+    soft.raise_if_any()
+
+
+def pushing_jobs(workflow: dict) -> dict[str, dict]:
+    return {name: job for name, job in workflow["jobs"].items()
+            if isinstance(job, dict) and any(pushes(step) for step in steps(job))}  # fmt: skip
+
+
+def test_push_after_e2e(workflow):
+    """The image is pushed only after e2e passed, and deploy waits for that push"""
+    e2e, _ = required_job(workflow, "e2e", "creates a kind cluster")
+    pushers = pushing_jobs(workflow)
+    expect(pushers, "no job pushes the image", "a push job: needs: [build, e2e]",
+           hint="add a push job with needs: [build, e2e] that loads the tested image "
+           "and pushes it (README → Step 3)")  # fmt: skip
+    soft = Soft()
+    for name in pushers:
+        soft.check(
+            e2e in needs_of(workflow, name),
+            f"job {name} pushes without waiting for {e2e}: an image that fails end to end "
+            "still reaches the registry",
+            f"{name}: needs: [build, {e2e}]",
+        )
+    deploy = find_job(workflow, "deploy")
+    if deploy:
+        missing = [name for name in pushers if name not in needs_of(workflow, deploy[0])]
+        soft.check(not missing, f"job {deploy[0]} does not wait for {', '.join(missing)}",
+                   f"{deploy[0]}: needs: [{e2e}, {', '.join(pushers)}]",
+                   hint="deploy needs the push job: the image must be in the registry, and "
+                   "its digest comes from the push job's output")  # fmt: skip
+    soft.raise_if_any()
+
+
+LAYER_CACHE = re.compile(r"--cache-from|cache-from:")
+COMPRESSED = re.compile(r"\b(zstd|gzip|pigz|xz)\b|\.tar\.(zst|gz|xz)\b")
+
+
+def test_build_cached(workflow):
+    """The build reuses a layer cache, and the image travels between jobs compressed"""
+    name, job = required_job(workflow, "build", "builds the image")
+    text = job_text(job)
+    soft = Soft()
+    soft.check(
+        LAYER_CACHE.search(text),
+        f"job {name} builds every layer from scratch on each run",
+        "docker buildx build --cache-from/--cache-to with an actions/cache directory",
+        hint="restore a layer cache with actions/cache and pass --cache-from and --cache-to "
+        "type=local to docker buildx build (README → Step 3)",
+    )
+    saves = re.search(r"docker (image )?save|type=docker,dest=|type=oci,dest=", text)
+    soft.check(
+        not saves or COMPRESSED.search(text),
+        f"job {name} uploads the image as a plain tar (about 600 MB)",
+        "the archive compressed: zstd -T0 -3, about a quarter of the size",
+        hint="compress the image archive with zstd before upload-artifact, and decompress it "
+        "with zstd -dc | docker load where it is used",
+    )
+    soft.raise_if_any()
+
+
+def test_deploy_secrets(workflow):
+    """The deploy job creates the API-key Secret and the cluster's pull credentials"""
+    name, job = required_job(workflow, "deploy", "deploys to an environment")
+    text = "\n".join(runs(job))
+    env_text = str(job.get("env") or "") + "".join(str(s.get("env") or "") for s in steps(job))
+    soft = Soft()
+    soft.check(
+        re.search(r"create secret generic\s+diabetes-api-key", text),
+        f"job {name} creates no diabetes-api-key Secret: the first pod would not start",
+        "kubectl create secret generic diabetes-api-key ... | kubectl apply -f -",
+        hint="create the API-key Secret from an environment secret, with --dry-run=client "
+        "-o yaml | kubectl apply -f - so that every deploy may run it (README → Step 5)",
+    )
+    soft.check(
+        re.search(r"create secret docker-registry", text) and re.search(r"imagePullSecrets", text),
+        f"job {name} gives the cluster no credentials to pull from ghcr.io",
+        "a docker-registry Secret from a read-only token, named in imagePullSecrets",
+        hint="create a docker-registry Secret from a packages:read token (an environment "
+        "secret) and patch it into the ServiceAccount's imagePullSecrets: the run's own "
+        "token expires with the run",
+    )
+    soft.check(
+        "secrets." in env_text,
+        f"job {name} takes no value from secrets:",
+        "the API key and the pull token from environment secrets",
+    )
     soft.raise_if_any()
 
 
