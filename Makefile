@@ -25,6 +25,12 @@ export PYTHON
 # Tools that make tools installed come first.
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
+# Room mode (make join): the room's kubeconfig and namespace, for every target.
+-include .workshop/room.env
+ifdef WORKSHOP_ROOM
+  export KUBECONFIG WORKSHOP_NAMESPACE WORKSHOP_ROOM
+endif
+
 VENV := .venv
 PY := PYTHONPATH=tests $(VENV)/bin/python
 CHECK := $(PY) -m checker
@@ -146,6 +152,34 @@ scale-load:
 	@$(BOOTSTRAP)
 	@scripts/loadgen-image.sh
 	@$(CHECK) capacity --through-service $(or $(SECONDS),120)
+
+.PHONY: room-size  ## room mode: what each lab needs at its peak, and each learner's budget
+room-size:
+	@$(BOOTSTRAP)
+	@$(VENV)/bin/python scripts/room/room.py size
+
+.PHONY: room-up  ## room mode (instructor): a namespace, budget, RBAC, policies and kubeconfig per learner (ROOM=room.toml)
+room-up:
+	@$(BOOTSTRAP)
+	@$(VENV)/bin/python scripts/room/room.py up "$(or $(ROOM),room.toml)"
+
+.PHONY: room-tokens  ## room mode (instructor): new kubeconfigs when tokens expire (ROOM=room.toml, LEARNER=name for one)
+room-tokens:
+	@$(BOOTSTRAP)
+	@$(VENV)/bin/python scripts/room/room.py tokens "$(or $(ROOM),room.toml)" $(LEARNER)
+
+.PHONY: room-down  ## room mode (instructor): remove everything room-up made for ROOM, and only that
+room-down:
+	@$(BOOTSTRAP)
+	@$(VENV)/bin/python scripts/room/room.py down "$(or $(ROOM),room.toml)"
+
+.PHONY: join  ## room mode (learner): work in your namespace on the room's cluster (KUBECONFIG_FILE=...)
+join:
+	@scripts/room/join.sh "$(KUBECONFIG_FILE)"
+
+.PHONY: leave  ## room mode (learner): back to your own kind cluster
+leave:
+	@scripts/room/join.sh --leave
 
 .PHONY: load  ## send bounded load to the service (URL=..., SECONDS=60) and report RPS and latency
 load:

@@ -27,16 +27,18 @@ SHARE = 0.6  # the target the README proposes: 60% of capacity, 40% headroom
 LOADS = (100, 1_000, 10_000)  # requests per second, for the table
 
 
-# Kubernetes quantity suffixes the course meets (CPU "500m", averageValue "1k").
-SUFFIXES = {"m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
+# Kubernetes quantity suffixes the course meets (CPU "500m", averageValue "1k",
+# memory "256Mi", a room's budget "4Gi").
+SUFFIXES = {"m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+            "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40}  # fmt: skip
 
 
 def quantity(value) -> float | None:
-    """A Kubernetes quantity ("40", "500m", "1k") as a number, or None."""
+    """A Kubernetes quantity ("40", "500m", "1k", "256Mi") as a number, or None."""
     text = str(value).strip()
-    scale = SUFFIXES.get(text[-1:], 1.0)
+    suffix = text[-2:] if text[-2:] in SUFFIXES else text[-1:] if text[-1:] in SUFFIXES else ""
     try:
-        return float(text[:-1] if text[-1:] in SUFFIXES else text) * scale
+        return float(text[: len(text) - len(suffix)]) * SUFFIXES.get(suffix, 1.0)
     except ValueError:
         return None
 

@@ -27,6 +27,7 @@ OFFLINE = [lab for lab in EDITABLE if lab not in LIVE]
 # and scrapes, each in a namespace of its own, over the other workers.
 LOCAL_MODULES = {"test_labs", "test_mistakes", "test_docker_tier", "test_signals",
                  "test_hostile_folders", "test_services", "test_openloop"}  # fmt: skip
+GROUPED_MODULES = {"test_room"}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -39,7 +40,10 @@ def pytest_xdist_make_scheduler(config, log):
     class LocalOnOneWorker(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
-            return "local" if module in LOCAL_MODULES else nodeid
+            if module in LOCAL_MODULES:
+                return "local"
+            # A module whose tests share one cluster fixture (a room) stays together.
+            return module if module in GROUPED_MODULES else nodeid
 
     return LocalOnOneWorker(config, log)
 

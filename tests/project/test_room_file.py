@@ -1,0 +1,72 @@
+"""Room mode without a cluster: the room file is read strictly, every lab fits the
+default budget, and what room-up applies is labelled for room-down."""
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from checker.capacity import quantity
+from checker.course import REPO
+
+SCRIPT = REPO / "scripts" / "room" / "room.py"
+spec = importlib.util.spec_from_file_location("room", SCRIPT)
+room = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(room)
+
+
+def write(tmp_path, text):
+    path = tmp_path / "room.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_count_names_the_learners(tmp_path):
+    found = room.read_room(write(tmp_path, 'name = "lyon"\ncount = 3\n'))
+    assert found.learners == ["learner-01", "learner-02", "learner-03"]
+    assert found.namespace("learner-02") == "lyon-learner-02"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('name = "Lyon"\ncount = 2\n', "name = 'Lyon'"),
+        ('name = "lyon"\n', "neither learners"),
+        ('name = "lyon"\nlearners = ["ana", "ana"]\n', "repeated"),
+        ('name = "lyon"\nlearners = ["Ana B"]\n', "learner names"),
+        ('name = "lyon"\ncount = 2\ntoken_hours = 100\n', "token_hours = 100"),
+        ('name = "lyon"\ncount = 2\n[budget]\n"requests.cpu" = "lots"\n', "budget requests.cpu"),
+        ('name = "lyon"\ncount = 2\n[budget\n', "not valid TOML"),
+    ],
+)
+def test_a_bad_room_file_is_named_with_its_cause(tmp_path, text, says):
+    path = write(tmp_path, text)
+    done = subprocess.run([sys.executable, str(SCRIPT), "up", str(path)], capture_output=True,
+                          text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert str(path) in done.stderr and says in done.stderr and "hint:" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_every_lab_fits_the_default_budget_at_its_peak():
+    budget = {key: quantity(value) for key, value in room.default_budget().items()}
+    peaks = room.peaks()
+    assert {p.lab for p in peaks} >= {"04-deploy", "05-probes", "06-autoscale", "10-scale"}
+    for peak in peaks:
+        assert peak.pods <= budget["pods"], peak
+        assert peak.requests_cpu <= budget["requests.cpu"], peak
+        assert peak.requests_memory <= budget["requests.memory"], peak
+        assert peak.limits_memory <= budget["limits.memory"], peak
+
+
+def test_everything_room_up_applies_carries_the_room_label(tmp_path):
+    found = room.read_room(write(tmp_path, 'name = "lyon"\nlearners = ["ana"]\n'))
+    objects = room.learner_objects(found, "ana")
+    for item in objects:
+        assert item["metadata"]["labels"][room.ROOM_LABEL] == "lyon", item["kind"]
+    cluster_scoped = {o["kind"] for o in objects if "namespace" not in o["metadata"]}
+    assert cluster_scoped == {"Namespace", "ClusterRole", "ClusterRoleBinding"}
+    [grant] = [o for o in objects if o["kind"] == "ClusterRole"]
+    assert grant["rules"] == [{"apiGroups": [""], "resources": ["namespaces"],
+                               "resourceNames": ["lyon-ana"], "verbs": ["get"]}]  # fmt: skip
