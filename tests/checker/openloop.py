@@ -18,6 +18,7 @@ from checker.pins import installed_tool
 from checker.serving import LOAD_CPU, ServingError, pinned
 
 INSTALL = "scripts/install-vegeta.sh"
+KEPT_UP = 0.95  # the share of the offered rate the generator must send
 
 
 @dataclass
@@ -32,10 +33,18 @@ class OpenLoopResult:
     requests: int
     success: float  # share of 2xx/3xx answers
 
+    @property
+    def generator_kept_up(self) -> bool:
+        """Open loop holds only while the generator sends at the rate asked: below
+        it, the generator, not the server, set the pace, and the point says nothing."""
+        return self.sent_rps >= KEPT_UP * self.offered_rps
+
     def row(self) -> str:
         return (f"{self.offered_rps:6.0f} req/s offered  p50 {self.p50_ms:6.1f} ms  "
                 f"p90 {self.p90_ms:6.1f} ms  p99 {self.p99_ms:6.1f} ms  "
-                f"max {self.max_ms:7.1f} ms  ok {self.success:6.1%}")  # fmt: skip
+                f"max {self.max_ms:7.1f} ms  ok {self.success:6.1%}"
+                + ("" if self.generator_kept_up else
+                   f"  (not valid: vegeta sent only {self.sent_rps:.0f}/s)"))  # fmt: skip
 
 
 def vegeta_path() -> str:

@@ -1,6 +1,7 @@
 """make bench's open-loop latency: the pinned vegeta, built from the Go module
 proxy, against a real uvicorn over HTTP."""
 
+import json
 import subprocess
 import sys
 
@@ -36,7 +37,7 @@ def test_sends_at_the_rate_asked_and_times_every_request(ceiling):
     result = attack(ceiling + "/predict", "{}", rate=40, seconds=2)
     assert result.requests == 80
     assert result.success == 1.0
-    assert 35 <= result.sent_rps <= 45
+    assert 35 <= result.sent_rps <= 45 and result.generator_kept_up
     assert 0 < result.p50_ms <= result.p90_ms <= result.p99_ms <= result.max_ms
 
 
@@ -73,3 +74,11 @@ def test_an_unreadable_report_is_named():
 def test_a_rate_below_one_is_refused():
     with pytest.raises(ServingError, match="at least 1 request/s"):
         attack("http://127.0.0.1:9/", "{}", rate=0.5, seconds=1)
+
+
+def test_a_point_where_vegeta_fell_behind_is_marked_not_valid():
+    latencies = {"50th": 1e6, "90th": 2e6, "99th": 3e6, "max": 4e6}
+    report = json.dumps({"latencies": latencies, "rate": 50.0, "throughput": 50.0,
+                         "requests": 500, "success": 1.0})  # fmt: skip
+    result = parse_report(report, 100)
+    assert not result.generator_kept_up and "not valid" in result.row()
