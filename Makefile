@@ -173,6 +173,11 @@ room-down:
 	@$(BOOTSTRAP)
 	@$(VENV)/bin/python scripts/room/room.py down "$(or $(ROOM),room.toml)"
 
+.PHONY: room-board  ## room mode (instructor): learners × lab N's checks, in the terminal and as a self-reloading page (ROOM=, N=, EVERY=15 repeats)
+room-board:
+	@$(BOOTSTRAP)
+	@$(VENV)/bin/python scripts/room/board.py "$(or $(ROOM),room.toml)" "$(or $(N),4)" $(if $(EVERY),--every $(EVERY))
+
 .PHONY: join  ## room mode (learner): work in your namespace on the room's cluster (KUBECONFIG_FILE=...)
 join:
 	@scripts/room/join.sh "$(KUBECONFIG_FILE)"

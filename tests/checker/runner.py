@@ -5,7 +5,7 @@ import os
 import time
 from pathlib import Path
 
-from checker import progress, ui
+from checker import progress, roomreport, ui
 from checker.course import REPO, Lab, load
 
 
@@ -100,6 +100,8 @@ def run_suite(
     ui.say(next_step(lab, code, counts))
     if own_tree(lab, lab_dir):
         progress.record(lab, code, counts)
+    if own_tree(lab, lab_dir) or roomreport.asked():
+        roomreport.publish(lab, path)
     return code
 
 

@@ -27,7 +27,7 @@ OFFLINE = [lab for lab in EDITABLE if lab not in LIVE]
 # and scrapes, each in a namespace of its own, over the other workers.
 LOCAL_MODULES = {"test_labs", "test_mistakes", "test_docker_tier", "test_signals",
                  "test_hostile_folders", "test_services", "test_openloop"}  # fmt: skip
-GROUPED_MODULES = {"test_room"}
+GROUPED_MODULES = {"test_room", "test_room_board"}
 
 
 @pytest.hookimpl(tryfirst=True)

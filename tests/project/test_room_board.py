@@ -1,0 +1,121 @@
+"""The room board for a room of 8 on a real cluster: learners run lab 04's real
+checker on their own folders (the solution, the starter, a seeded mistake, nothing
+yet), one deploys; the board reads what each run published in their namespace,
+and its page is rendered by a real headless browser (Debian's chromium).
+WORKSHOP_UPDATE_SCREENSHOTS=1 also writes the README's picture."""
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from checker.course import REPO, find
+from project import seeded
+from project.conftest import copy_tree, run_checker
+
+pytestmark = [pytest.mark.full, pytest.mark.cluster]
+ROOM_PY = [sys.executable, str(REPO / "scripts" / "room" / "room.py")]
+BOARD_PY = [sys.executable, str(REPO / "scripts" / "room" / "board.py")]
+LEARNERS = ["ana", "ben", "chloe", "dev", "emre", "fatou", "gus", "hana"]
+SCREENSHOT = REPO / "scripts" / "room" / "room-board.png"
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "chromium is not installed: apt-get install chromium (.ci/run installs it)"
+    return found
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("board")
+    name = f"b{secrets.token_hex(3)}"
+    path = folder / "room.toml"
+    path.write_text(f'name = "{name}"\nlearners = {json.dumps(LEARNERS)}\n')
+    done = subprocess.run([*ROOM_PY, "up", str(path)], capture_output=True, text=True,
+                          timeout=600, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    yield name, path, folder
+    subprocess.run([*ROOM_PY, "down", str(path)], capture_output=True, timeout=600, check=False)
+
+
+def as_learner(room_name: str, learner: str) -> dict:
+    return {"KUBECONFIG": str(REPO / ".workshop" / "room" / room_name / f"{learner}.kubeconfig"),
+            "WORKSHOP_NAMESPACE": f"{room_name}-{learner}", "WORKSHOP_ROOM": "1",
+            "WORKSHOP_ROOM_PUBLISH": "1", "WORKSHOP_ROLLOUT_TIMEOUT": "60"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def board(room):
+    name, path, folder = room
+    lab = find(4)
+    # A learner with YAML that does not parse: the board shows where chloe is stuck.
+    mistake = next(m for m in seeded.of(lab).mistakes if m.id == "yaml-syntax")
+    trees = {"solution": copy_tree(lab, lab.solution_path, folder / "solution"),
+             "starter": copy_tree(lab, lab.tree_path, folder / "starter")}  # fmt: skip
+    trees["mistake"] = copy_tree(lab, lab.solution_path, folder / "mistake")
+    mistake.apply(trees["mistake"])
+    # ana deploys the solution and passes; the others are where a room is mid-lab.
+    deployed = subprocess.run([str(REPO / "scripts" / "deploy.sh"), str(trees["solution"])],
+                              env={**os.environ, **as_learner(name, "ana")}, capture_output=True,
+                              text=True, timeout=900, check=False)  # fmt: skip
+    assert deployed.returncode == 0, deployed.stderr[-2000:]
+    plan = {
+        "ana": "solution",
+        "ben": "solution",
+        "chloe": "mistake",
+        "dev": "starter",
+        "emre": "starter",
+        "fatou": "solution",
+    }  # gus and hana have not run it yet
+    for learner, tree in plan.items():
+        run_checker(lab, trees[tree], folder / learner, env=as_learner(name, learner))
+    out = folder / "out"
+    done = subprocess.run([*BOARD_PY, str(path), "4", "--out", str(out), "--jobs", "4"],
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout, json.loads((out / "board.json").read_text()), out / "board.html"
+
+
+def test_the_board_shows_each_learners_own_run(board):
+    text, data, _ = board
+    rows = {row["learner"]: row for row in data["rows"]}
+    assert list(rows) == LEARNERS
+    assert rows["ana"]["passed"] and rows["ana"]["pods"] == "3/3"
+    assert not rows["ben"]["passed"] and rows["ben"]["first_failure"], "ben never deployed"
+    assert rows["dev"]["first_failure"] and rows["dev"]["hint"]
+    assert rows["gus"]["marks"] == {} and rows["gus"]["minutes_on_lab"] is None
+    assert "1 of 8 done" in text and "not started" in text
+
+
+def test_the_page_renders_in_a_real_browser(board, tmp_path):
+    _, _, page = board
+    dom = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                          "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=120, check=False)  # fmt: skip
+    assert dom.returncode == 0, dom.stderr[-1000:]
+    assert dom.stdout.count('<td class="learner">') == len(LEARNERS)
+    assert 'http-equiv="refresh"' in dom.stdout and "1 of 8 done" in dom.stdout
+    shot = tmp_path / "board.png"
+    done = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                           "--hide-scrollbars", "--window-size=1600,820",
+                           f"--screenshot={shot}", page.as_uri()], capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0 and shot.stat().st_size > 10_000, done.stderr[-1000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("WORKSHOP_UPDATE_SCREENSHOTS") == "1":
+        shutil.copy(shot, SCREENSHOT)
+
+
+def test_a_bad_lab_number_and_room_file_stop_with_a_hint(room):
+    _, path, _ = room
+    done = subprocess.run([*BOARD_PY, str(path), "42"], capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2 and "there is no lab 42" in done.stderr
+    done = subprocess.run([*BOARD_PY, str(path.parent / "nope.toml"), "4"], capture_output=True,
+                          text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2 and "hint:" in done.stderr and "Traceback" not in done.stderr
