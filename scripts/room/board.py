@@ -17,7 +17,6 @@ import argparse
 import concurrent.futures
 import html
 import json
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from room import OUT, RoomError, read_room  # noqa: E402
+from room import OUT, RoomError, read_room, run_kubectl  # noqa: E402
 
 from checker.course import ManifestError, find  # noqa: E402
 from checker.roomreport import CONFIGMAP, read_entry  # noqa: E402
@@ -61,19 +60,9 @@ class Board:
     made_at: str
 
 
-def kubectl(*args: str) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(["kubectl", *args], capture_output=True, text=True, timeout=30,
-                              check=False)  # fmt: skip
-    except FileNotFoundError:
-        raise RoomError("kubectl is not installed", "make tools") from None
-    except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(args, 1, "", "the cluster did not answer in 30 s")
-
-
 def row_of(learner: str, namespace: str, lab, now: datetime) -> Row:
     row = Row(learner, namespace)
-    got = kubectl("-n", namespace, "get", "configmap", CONFIGMAP, "-o", "json")
+    got = run_kubectl("-n", namespace, "get", "configmap", CONFIGMAP, "-o", "json", timeout=30)
     if got.returncode != 0 and "NotFound" not in got.stderr:
         row.error = got.stderr.strip().splitlines()[-1][:160] if got.stderr.strip() else "no answer"
         return row
@@ -89,8 +78,8 @@ def row_of(learner: str, namespace: str, lab, now: datetime) -> Row:
                 row.first_failure, row.hint = check["title"], check.get("hint", "")
         row.last_run = results.get("finished_at", "")
         row.passed = results.get("exit_code") == 0
-    pods = kubectl("-n", namespace, "get", "deployment", "-l",
-                   "app.kubernetes.io/name=diabetes-api", "-o", "json")  # fmt: skip
+    pods = run_kubectl("-n", namespace, "get", "deployment", "-l",
+                   "app.kubernetes.io/name=diabetes-api", "-o", "json", timeout=30)  # fmt: skip
     if pods.returncode == 0:
         for item in json.loads(pods.stdout).get("items", []):
             status = item.get("status", {})

@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 from checker.capacity import quantity  # noqa: E402
 from checker.course import load  # noqa: E402
+from checker.pins import installed_tool  # noqa: E402
 
 ROOM_LABEL = "ml-workshop/room"
 LEARNER_LABEL = "ml-workshop/learner"
@@ -258,14 +259,21 @@ def learner_objects(room: Room, learner: str) -> list[dict]:
 
 
 # -- the cluster, through kubectl ------------------------------------------------------
-def kubectl(*args: str, stdin: str | None = None, kubeconfig: str | None = None) -> str:
-    command = ["kubectl", *(["--kubeconfig", kubeconfig] if kubeconfig else []), *args]
+def run_kubectl(*args: str, stdin: str | None = None, timeout: float = 120):
+    """kubectl (make tools' pinned one, else the PATH's) as a CompletedProcess; a
+    cluster that does not answer in time is a failed run, not an exception."""
+    tool = installed_tool("kubectl")
+    if tool is None:
+        raise RoomError("kubectl is not installed", "make tools")
     try:
-        done = subprocess.run(
-            command, input=stdin, capture_output=True, text=True, timeout=120, check=False
-        )
-    except FileNotFoundError:
-        raise RoomError("kubectl is not installed", "make tools") from None
+        return subprocess.run([tool, *args], input=stdin, capture_output=True, text=True,
+                              timeout=timeout, check=False)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(args, 1, "", f"no answer within {timeout:g} s")
+
+
+def kubectl(*args: str, stdin: str | None = None) -> str:
+    done = run_kubectl(*args, stdin=stdin)
     if done.returncode != 0:
         raise RoomError(f"kubectl {' '.join(args[:3])}: {done.stderr.strip()[-300:]}",
                         "check the room's cluster with kubectl get nodes")  # fmt: skip
