@@ -102,12 +102,14 @@ fetch_crds() {
 main() {
   command -v go >/dev/null || die "go is not installed" "install Go 1.25 or newer"
   command -v gcc >/dev/null || die "gcc is not installed" "apt-get install gcc libc6-dev (for the pause binary)"
-  export GOWORK=off GOFLAGS=-mod=mod
+  # GOGC=400: the compiler collects garbage a quarter as often, for more memory
+  # (24 GiB here). CoreDNS from an empty build cache: 185 s at the default, 143 s.
+  export GOWORK=off GOFLAGS=-mod=mod GOGC=400
   scratch_dir WORK
   local started=${SECONDS} status=0 lane
   # Two lanes side by side, the longest builds first: go build keeps both cores
   # busy while it compiles, but its downloads and each binary's link run on one,
-  # and the other lane's compiling fills the gap. Memory peaks near 6 GiB.
+  # and the other lane's compiling fills the gap.
   local lanes=()
   (cached prometheus "${PROMETHEUS_BIN}" build_prometheus &&
     cached metrics-server "${METRICS_SERVER_BIN}" build_metrics_server &&

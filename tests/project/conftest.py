@@ -50,6 +50,8 @@ def pytest_xdist_make_scheduler(config, log):
 
 TIER_SECONDS: dict[str, float] = defaultdict(float)
 TIER_TESTS: dict[str, int] = defaultdict(int)
+# Each xdist worker's busy time: the run's wall time is about the busiest one's.
+WORKER_SECONDS: dict[str, float] = defaultdict(float)
 
 
 def tier(report) -> str:
@@ -61,6 +63,9 @@ def tier(report) -> str:
 
 def pytest_runtest_logreport(report):
     TIER_SECONDS[tier(report)] += report.duration
+    node = getattr(report, "node", None)  # set on the controller of an xdist run
+    if node is not None:
+        WORKER_SECONDS[node.gateway.id] += report.duration
     if report.when == "call":
         TIER_TESTS[tier(report)] += 1
 
@@ -71,6 +76,8 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("time per test tier")
     for name, seconds in sorted(TIER_SECONDS.items(), key=lambda kv: -kv[1]):
         terminalreporter.write_line(f"{name:<14} {TIER_TESTS[name]:>4} tests {seconds:>8.0f} s")
+    for worker, seconds in sorted(WORKER_SECONDS.items()):
+        terminalreporter.write_line(f"worker {worker:<7} busy {seconds:>14.0f} s")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,8 +1,9 @@
 """The room board for a room of 8 on a real cluster: learners run lab 04's real
 checker on their own folders (the solution, the starter, a seeded mistake, nothing
-yet), one deploys; the board reads what each run published in their namespace,
-and its page is rendered by a real headless browser (Debian's chromium).
-WORKSHOP_UPDATE_SCREENSHOTS=1 also writes the README's picture."""
+yet); one joins with make join's script, deploys and passes the unchanged checker
+with her own kubeconfig; the board reads what each run published in their
+namespace, and its page is rendered by a real headless browser (Debian's
+chromium). WORKSHOP_UPDATE_SCREENSHOTS=1 also writes the README's picture."""
 
 import json
 import os
@@ -59,13 +60,15 @@ def board(room):
              "starter": copy_tree(lab, lab.tree_path, folder / "starter")}  # fmt: skip
     trees["mistake"] = copy_tree(lab, lab.solution_path, folder / "mistake")
     mistake.apply(trees["mistake"])
-    # ana deploys the solution and passes; the others are where a room is mid-lab.
+    # ana joins as make join does, deploys the solution and passes; the others are
+    # where a room is mid-lab.
+    joined = joined_env(name, folder / "ana-state")
     deployed = subprocess.run([str(REPO / "scripts" / "deploy.sh"), str(trees["solution"])],
-                              env={**os.environ, **as_learner(name, "ana")}, capture_output=True,
-                              text=True, timeout=900, check=False)  # fmt: skip
+                              env=joined, capture_output=True, text=True, timeout=900,
+                              check=False)  # fmt: skip
     assert deployed.returncode == 0, deployed.stderr[-2000:]
+    ana = run_checker(lab, trees["solution"], folder / "ana", env=joined)
     plan = {
-        "ana": "solution",
         "ben": "solution",
         "chloe": "mistake",
         "dev": "starter",
@@ -78,11 +81,41 @@ def board(room):
     done = subprocess.run([*BOARD_PY, str(path), "4", "--out", str(out), "--jobs", "4"],
                           capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    return done.stdout, json.loads((out / "board.json").read_text()), out / "board.html"
+    return (
+        done.stdout,
+        json.loads((out / "board.json").read_text()),
+        out / "board.html",
+        (
+            deployed.stderr,
+            ana,
+        ),
+    )
+
+
+def joined_env(room_name: str, state) -> dict:
+    """The environment the Makefile exports after make join (scripts/room/join.sh)."""
+    kubeconfig = REPO / ".workshop" / "room" / room_name / "ana.kubeconfig"
+    joined = subprocess.run([str(REPO / "scripts" / "room" / "join.sh"), str(kubeconfig)],
+                            env={**os.environ, "WORKSHOP_STATE": str(state)}, capture_output=True,
+                            text=True, timeout=60, check=False)  # fmt: skip
+    assert joined.returncode == 0, joined.stderr
+    lines = (state / "room.env").read_text().splitlines()
+    exported = {key: value for key, _, value in (line.partition(" := ") for line in lines)}
+    # The image deploy.sh built last is recorded beside the state, not in the
+    # repository's .workshop, which other cases running at the same time write too.
+    return {**os.environ, **exported, "WORKSHOP_ROOM_PUBLISH": "1",
+            "WORKSHOP_ROLLOUT_TIMEOUT": "60",
+            "WORKSHOP_LAST_IMAGE": str(state / "last-image")}  # fmt: skip
+
+
+def test_a_learner_joins_deploys_and_passes_the_unchanged_checker(board):
+    *_, (deploy_log, run) = board
+    assert "Services get a ClusterIP" in deploy_log
+    assert run.code == 0, run.output
 
 
 def test_the_board_shows_each_learners_own_run(board):
-    text, data, _ = board
+    text, data, *_ = board
     rows = {row["learner"]: row for row in data["rows"]}
     assert list(rows) == LEARNERS
     assert rows["ana"]["passed"] and rows["ana"]["pods"] == "3/3"
@@ -93,7 +126,7 @@ def test_the_board_shows_each_learners_own_run(board):
 
 
 def test_the_page_renders_in_a_real_browser(board, tmp_path):
-    _, _, page = board
+    _, _, page, _ = board
     dom = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
                           "--dump-dom", page.as_uri()], capture_output=True, text=True,
                          timeout=120, check=False)  # fmt: skip

@@ -3,17 +3,21 @@ guide's design on this machine: same predictions from the graph compiled at
 training time (and only from it), five times the throughput, no worse tail
 latency."""
 
+import concurrent.futures
+import contextlib
 import hashlib
 import json
 import shutil
+import sys
 
 import httpx
 import pytest
 
-from checker import procs, serving, ui
+from checker import artifact, procs, serving, ui
 from checker.artifact import PATIENT
 from checker.course import REPO
 from checker.outcomes import Fail, Needs, Soft, Stop, Unavailable, expect
+from checker.plugin import will_run
 
 CONNECTIONS = 16
 MEASURE_SECONDS = 8
@@ -30,6 +34,14 @@ OBSERVED: dict[str, float] = {}
 # the graph it still loads and predicts the same, so only a hash check refuses it.
 UNKNOWN_FIELD = b"\xc0\x3e\x01"
 COMPILE = "python -m app.compile"
+# What the service and the reference import first, once, in the fork server
+# (checker.forkserver): the two graph cases and the reference fork from it.
+SERVICE_LIBRARIES = [
+    "numpy", "sklearn.ensemble", "sklearn.datasets", "skops.io", "onnxruntime", "pydantic",
+    "pydantic_settings", "fastapi", "checker.artifact",
+    "uvicorn.main", "uvicorn.loops.auto", "uvicorn.protocols.http.auto",
+    "uvicorn.protocols.websockets.auto", "uvicorn.lifespan.on",
+]  # fmt: skip
 
 
 def compiled_entry(lab_dir):
@@ -51,16 +63,42 @@ def compiled_entry(lab_dir):
     return entry
 
 
-@pytest.fixture(scope="session")
-def reference(lab_dir):
-    """scikit-learn's own predictions for the data set's first patients."""
-    import skops.io as sio
-    from sklearn.datasets import load_diabetes
+@pytest.fixture(scope="session", autouse=True)
+def forks():
+    """Starts with the run, while the service under test starts as its own process."""
+    return procs.fork_server(SERVICE_LIBRARIES) if will_run("service_starts") else None
 
-    card = json.loads((lab_dir / "models" / "model-card.json").read_text())
-    forest = sio.load(lab_dir / "models" / "diabetes-rf.skops", trusted=["sklearn.tree._tree.Tree"])
-    frame = load_diabetes(as_frame=True).data[card["feature_names"]].head(PATIENTS)
-    return frame.to_dict("records"), [float(v) for v in forest.predict(frame)]
+
+@pytest.fixture(scope="session", autouse=True)
+def forked_reference(lab_dir, forks, tmp_path_factory):
+    """scikit-learn's predictions, computed in a fork as soon as the fork server has
+    its imports (asked for in a thread: the run goes on meanwhile)."""
+    if forks is None or not will_run("predictions_equal"):
+        return None
+    out = tmp_path_factory.mktemp("reference") / "reference.json"
+    command = [sys.executable, "-m", "checker.reference",
+               str(lab_dir / "models" / "diabetes-rf.skops"), str(out), str(PATIENTS)]  # fmt: skip
+
+    def fork() -> tuple[procs.Server, object]:
+        return procs.Server(command, lab_dir, {}, port=0, forks=forks).start(), out
+
+    return concurrent.futures.ThreadPoolExecutor(1).submit(fork)
+
+
+@pytest.fixture(scope="session")
+def reference(lab_dir, forked_reference):
+    """scikit-learn's own predictions for the data set's first patients: from the
+    fork that computed them, else computed here."""
+    if forked_reference is not None:
+        job, out = forked_reference.result()
+        if job.finish(120) == 0:
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                found = json.loads(out.read_text(encoding="utf-8"))
+                return found["rows"], found["predictions"]
+    from checker.reference import rows
+
+    found = rows(PATIENTS)
+    return found, artifact.predict(artifact.load(lab_dir / "models" / "diabetes-rf.skops"), found)
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +163,7 @@ def test_predictions_equal(service, reference):
 
 
 @pytest.fixture(scope="session")
-def graph_cases(service, lab_dir, tmp_path_factory):
+def graph_cases(service, lab_dir, tmp_path_factory, forks):
     """Two more instances of the learner's service, started together once the first
     is up: one with a graph that still predicts the same but is not the hashed one
     (an extra protobuf field), one without the graph."""
@@ -147,7 +185,7 @@ def graph_cases(service, lab_dir, tmp_path_factory):
             graph.write_bytes(graph.read_bytes() + UNKNOWN_FIELD)
         env = {**QUIET, "MODEL_PATH": str(models / "diabetes-rf.skops"),
                "MODEL_CARD_PATH": str(models / CARD)}  # fmt: skip
-        cases[case] = procs.uvicorn(lab_dir, env, background=True).start()
+        cases[case] = procs.uvicorn(lab_dir, env, background=True, forks=forks).start()
     answers = {}
     try:
         for case, instance in cases.items():
