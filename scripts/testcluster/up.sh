@@ -230,11 +230,14 @@ main() {
   write_kubeconfig
   wait_for "kube-apiserver /readyz" 90 kubectl_ get --raw /readyz
   say "… controller-manager, scheduler"
+  # One of each, unsupervised: no leader election. With it, a lease renewal the busy
+  # API server answers late (5 s) makes the scheduler exit, and no pod is placed again.
   start kube-controller-manager "${K8S_BIN}/kube-controller-manager" --kubeconfig="${KUBECONFIG_OUT}" \
     --bind-address=127.0.0.1 --service-account-private-key-file="${pki}/sa.key" \
     --root-ca-file="${pki}/ca.crt" --use-service-account-credentials --controllers='*,-nodeipam' \
-    --horizontal-pod-autoscaler-sync-period=5s
-  start kube-scheduler "${K8S_BIN}/kube-scheduler" --kubeconfig="${KUBECONFIG_OUT}" --bind-address=127.0.0.1
+    --horizontal-pod-autoscaler-sync-period=5s --leader-elect=false
+  start kube-scheduler "${K8S_BIN}/kube-scheduler" --kubeconfig="${KUBECONFIG_OUT}" --bind-address=127.0.0.1 \
+    --leader-elect=false
   # Docker sets the FORWARD policy to DROP: let pod traffic routed back onto the
   # bridge (pod -> ClusterIP -> pod) through.
   for direction in -i -o; do
