@@ -85,6 +85,13 @@ def cmd_capacity(args: argparse.Namespace) -> int:
     return capacity.main(lab_dir)
 
 
+def cmd_rollout(args: argparse.Namespace) -> int:
+    """make deploy's wait: settled, or stuck (ends at once), or out of time."""
+    from checker import workload
+
+    return workload.rollout(args.timeout)
+
+
 def cmd_tree(args: argparse.Namespace) -> int:
     """Prints the folder that lab N's checker would check (for make image)."""
     from checker.runner import resolve_lab_dir
@@ -126,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--through-service", type=float, metavar="SECONDS", default=0,
                          help="instead: load the Service with wrk for SECONDS")  # fmt: skip
     measure.set_defaults(func=cmd_capacity)
+    rollout = sub.add_parser("rollout", help="wait for the Deployment's rollout (make deploy)")
+    rollout.add_argument("--timeout", type=float, default=150, metavar="SECONDS")
+    rollout.set_defaults(func=cmd_rollout)
     labs = sub.add_parser("labs", help="list the labs")
     labs.add_argument("--json", action="store_true", help="the CI matrix, as JSON")
     labs.set_defaults(func=cmd_labs)

@@ -116,6 +116,10 @@ class Prometheus:
     def query(self, expr: str) -> list:
         return self._get("/api/v1/query", query=expr)["result"]
 
+    def names(self) -> set[str]:
+        """Every metric name Prometheus holds a series of."""
+        return set(self._get("/api/v1/label/__name__/values"))
+
     def targets(self) -> list[dict]:
         return self._get("/api/v1/targets", state="active")["activeTargets"]
 

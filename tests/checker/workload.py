@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checker import artifact, kube, procs
+from checker import artifact, kube, procs, ui
 from checker.outcomes import Fail, Soft, Stop
 from checker.procs import indent
 
@@ -59,6 +59,24 @@ class DeploymentState:
     diagnostics: str = ""
 
 
+def _newest_template(cluster, deployment, ns: str, selector: str) -> str:
+    """The pod-template-hash of the Deployment's current ReplicaSet ('' before it exists):
+    an old ReplicaSet's crash-looping pods say nothing about the manifest just applied."""
+    revision = (deployment.metadata.annotations or {}).get("deployment.kubernetes.io/revision")
+    for replica_set in cluster.apps.list_namespaced_replica_set(ns, label_selector=selector).items:
+        owners = replica_set.metadata.owner_references or []
+        if (
+            any(o.uid == deployment.metadata.uid for o in owners)
+            and revision
+            and (
+                (replica_set.metadata.annotations or {}).get("deployment.kubernetes.io/revision")
+                == revision
+            )
+        ):
+            return (replica_set.metadata.labels or {}).get("pod-template-hash", "")
+    return ""
+
+
 def _observe(cluster, name: str, ns: str) -> DeploymentState:
     state = DeploymentState(ns)
     state.deployment = cluster.apps.read_namespaced_deployment(name, ns)
@@ -68,11 +86,14 @@ def _observe(cluster, name: str, ns: str) -> DeploymentState:
         for p in cluster.core.list_namespaced_pod(ns, label_selector=selector).items
         if p.metadata.deletion_timestamp is None
     ]
+    newest = _newest_template(cluster, state.deployment, ns, selector)
     for pod in state.pods:
         statuses = pod.status.container_statuses or []
         state.restarts += sum(s.restart_count for s in statuses)
         if statuses and all(s.ready for s in statuses):
             state.ready += 1
+        if newest and (pod.metadata.labels or {}).get("pod-template-hash") != newest:
+            continue
         for status in statuses:
             reason = status.state.waiting.reason if status.state and status.state.waiting else ""
             if reason in STUCK:
@@ -118,7 +139,7 @@ def _settled(state: DeploymentState) -> bool:
     )
 
 
-def running_deployment(cluster) -> DeploymentState:
+def running_deployment(cluster, timeout: float = ROLLOUT_TIMEOUT) -> DeploymentState:
     """The Deployment labelled APP_SELECTOR once its rollout has settled (or is stuck)."""
     ns = namespace_name()
     found = cluster.apps.list_namespaced_deployment(ns, label_selector=APP_SELECTOR).items
@@ -136,7 +157,7 @@ def running_deployment(cluster) -> DeploymentState:
         latest[:] = [state]
         return _settled(state) or bool(state.stuck)
 
-    kube.wait(f"deployment/{name} to finish rolling out", ROLLOUT_TIMEOUT, probe)
+    kube.wait(f"deployment/{name} to finish rolling out", timeout, probe)
     state = latest[0]
     if state.stuck or not _settled(state) or state.restarts:
         state.diagnostics = (f"{state.stuck}\n" if state.stuck else "") + kube.diagnostics(
@@ -364,3 +385,29 @@ def stop_load(cluster, ns: str, pod: str) -> None:
 
 def settled(cluster, name: str, ns: str) -> bool:
     return _settled(_observe(cluster, name, ns))
+
+
+def rollout(timeout: float) -> int:
+    """make deploy's wait for the rollout: the checker's own judgement of a settled or
+    stuck Deployment, so a pod that waiting will not fix ends the wait at once."""
+    try:
+        cluster = kube.connect()
+    except Stop as exc:
+        ui.say(f"{ui.FAIL} {exc.message}")
+        return 2
+    state = running_deployment(cluster, timeout)
+    if state.error:
+        ui.say(f"{ui.FAIL} {state.error}")
+        return 1
+    wanted = state.deployment.spec.replicas or 0
+    if _settled(state) and not state.stuck:
+        ui.say(f"{ui.PASS} rollout finished: {state.ready} of {wanted} pods ready")
+        return 0
+    if state.stuck:
+        ui.say(f"{ui.FAIL} rollout stuck, waiting will not fix it: {state.stuck}")
+    else:
+        ready = f"{state.ready} of {wanted} pods ready"
+        ui.say(f"{ui.FAIL} rollout not finished after {timeout:.0f} s: {ready}")
+    if state.diagnostics:
+        ui.say(indent(state.diagnostics))
+    return 1

@@ -96,6 +96,7 @@ class CheckerRun:
     code: int
     output: str
     results: dict
+    deployed: str = ""  # make deploy's output, when the test deployed first
 
     def status(self, check_id: str) -> str:
         for check in self.results.get("checks", []):

@@ -67,6 +67,7 @@ def deploy_and_check(cluster, lab, tree: Path, tmp_path: Path, *extra: str, depl
             )
         started = time.monotonic()
         run = run_checker(lab, tree, tmp_path, *extra, env=env)
+        run.deployed = done.stdout + done.stderr if deploy else ""
         print(f"check-lab {lab.number}: exit {run.code} in {time.monotonic() - started:.0f} s")
         return run
     finally:
@@ -135,6 +136,9 @@ def test_live_mistake_is_caught_by_its_check(cluster, has_grafana, mistake, tmp_
     offline = lab.checks[mistake.caught_by].offline and not mistake.also_fails
     run = deploy_and_check(cluster, lab, tree, tmp_path, *mistake.until(), deploy=not offline)
     assert "Traceback" not in run.output, run.output
+    if "the rollout did not finish" in run.deployed:
+        # A pod that waiting will not fix ends make deploy's wait at once, with its cause.
+        assert "rollout stuck, waiting will not fix it: " in run.deployed, run.deployed
     # The run ends at the mistake's own checks (--until): the checks this cluster
     # cannot run come later, so the exit code is the mistake's own.
     assert run.code == mistake.exit_code, run.output

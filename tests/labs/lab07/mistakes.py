@@ -37,7 +37,7 @@ MISTAKES = [
             "monitor_port"),
     Mistake(7, "panel-metric-missing", DASHBOARD, "sum by (handler) (rate(http_requests_total",
             "sum by (handler) (rate(http_request_total", "panels_return_data",
-            says="no data: 'Request rate'"),
+            says="no data: 'Request rate' (Prometheus has no series named http_request_total)"),
     Mistake(7, "counter-without-total", METRICS, "self.predicted_rows = Counter(",
             "self.predicted_rows = Gauge(", "metric_naming",
             also=(("import CollectorRegistry, Counter,",

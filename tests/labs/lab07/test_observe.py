@@ -591,6 +591,15 @@ def traffic(client):
     worker.join(15)
 
 
+def read_names(expr: str) -> set[str]:
+    """The metric names a query reads (none for one that does not parse: dashboard_valid
+    names that)."""
+    try:
+        return promql.metric_names(promql.parse(expr))
+    except ValueError:
+        return set()
+
+
 def test_panels_return_data(prometheus, dashboard, deployment, traffic):
     """After the checker's own traffic, every dashboard panel returns data"""
     prom = ready_prometheus(prometheus)
@@ -608,6 +617,7 @@ def test_panels_return_data(prometheus, dashboard, deployment, traffic):
         for t in p["targets"]
     ]
     results: dict[str, list] = {}
+    unknown: dict[str, set[str]] = {}  # empty panel -> names no series in Prometheus has
 
     def every_panel_has_data():
         for title, expr in queries:
@@ -617,7 +627,18 @@ def test_panels_return_data(prometheus, dashboard, deployment, traffic):
                     results[title].append(expr)
             except promql.QueryError as exc:
                 results[title] = [f"error: {exc}"]
-        return all(v and not v[0].startswith("error") for v in results.values()) or None
+        if all(v and not v[0].startswith("error") for v in results.values()):
+            return True
+        # Once every other panel has data the traffic has been scraped: a name that
+        # Prometheus still has no series of is misspelt, and waiting will not fill it.
+        empty = {title for title, found in results.items() if not found}
+        unknown.clear()
+        if empty and len(empty) < len(results):
+            known = prom.names()
+            for title, expr in queries:
+                if title in empty and (missing := read_names(expr) - known):
+                    unknown.setdefault(title, set()).update(missing)
+        return set(unknown) == empty or None
 
     kube.wait("every panel to return data", DATA_SECONDS, every_panel_has_data, interval=5)
     empty = [title for title, found in results.items() if not found]
@@ -625,7 +646,9 @@ def test_panels_return_data(prometheus, dashboard, deployment, traffic):
               if found and found[0].startswith("error")]  # fmt: skip
     soft = Soft()
     soft.check(not errors, "; ".join(errors), "queries Prometheus accepts")
-    soft.check(not empty, "no data: " + ", ".join(f"'{t}'" for t in empty),
+    said = [f"'{t}'" + (f" (Prometheus has no series named {', '.join(sorted(unknown[t]))})"
+                        if t in unknown else "") for t in empty]  # fmt: skip
+    soft.check(not empty, "no data: " + ", ".join(said),
                "every panel shows data: check each query's metric names in /metrics")  # fmt: skip
     soft.raise_if_any()
     ui.progress(f"{len(results)} panels, {len(queries)} queries, all with data")
