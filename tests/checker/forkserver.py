@@ -30,6 +30,13 @@ from pathlib import Path
 TESTS_DIR = str(Path(__file__).resolve().parent.parent)
 AVAILABLE = sys.platform.startswith("linux")
 SPAWN_TIMEOUT = 120.0  # the libraries' imports, once, on a busy machine
+# What a lab's FastAPI service and checker.reference import first (labs 02 and 09).
+SERVICE_IMPORTS = [
+    "numpy", "sklearn.ensemble", "sklearn.datasets", "skops.io", "pydantic",
+    "pydantic_settings", "fastapi", "checker.artifact",
+    "uvicorn.main", "uvicorn.loops.auto", "uvicorn.protocols.http.auto",
+    "uvicorn.protocols.websockets.auto", "uvicorn.lifespan.on",
+]  # fmt: skip
 
 
 # --- the server process ---------------------------------------------------------

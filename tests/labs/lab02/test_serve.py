@@ -18,10 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from checker import Fail, Needs, Soft, Stop, artifact, expect, procs, ui
+from checker import Fail, Needs, Soft, Stop, expect, forkserver, procs, ui
 from checker.artifact import FEATURES
 from checker.plugin import will_run
-from checker.reference import rows as reference_rows
+from checker.reference import forked as fork_reference
+from checker.reference import result as reference_result
 
 ARTIFACT, CARD = "diabetes-rf.skops", "model-card.json"
 BATCH_BOUND = 16  # the checker's MAX_BATCH_ROWS, to see that settings come from the environment
@@ -91,14 +92,9 @@ def model_copy(lab_dir, tmp_path_factory):
     return target
 
 
-# What every Python lab 02 starts imports first: imported once in the fork server.
-SERVICE_LIBRARIES = [
-    "numpy", "sklearn.ensemble", "sklearn.datasets", "skops.io", "pydantic",
-    "pydantic_settings", "fastapi", "checker.artifact",
-    "uvicorn.main", "uvicorn.loops.auto", "uvicorn.protocols.http.auto",
-    "uvicorn.protocols.websockets.auto", "uvicorn.lifespan.on",
-    "--", "pytest", "httpx", "fastapi.testclient",  # the learner's tests, started last
-]  # fmt: skip
+# What every Python lab 02 starts imports first: imported once in the fork server;
+# the learner's tests' own imports come last.
+SERVICE_LIBRARIES = [*forkserver.SERVICE_IMPORTS, "--", "pytest", "httpx", "fastapi.testclient"]
 
 
 def server_env(model_dir, **extra) -> dict[str, str]:
@@ -170,15 +166,9 @@ def started(lab_dir, model_copy, sources, tmp_path_factory, forks):
         # The checker's own imports (the reference predictions) load while it starts.
         threading.Thread(target=warm_imports, daemon=True).start()
         return found
-    # The reference, forked as soon as the fork server has its imports (in a thread:
-    # asking for a fork waits for them, and the run goes on meanwhile).
+    # The reference, forked as soon as the fork server has its imports.
     out = tmp_path_factory.mktemp("reference") / "reference.json"
-    command = [sys.executable, "-m", "checker.reference", str(model_copy / ARTIFACT), str(out)]
-
-    def fork_reference() -> tuple[procs.Server, Path]:
-        return procs.Server(command, lab_dir, {}, port=0, forks=forks).start(), out
-
-    found.reference = concurrent.futures.ThreadPoolExecutor(1).submit(fork_reference)
+    found.reference = fork_reference(forks, lab_dir, model_copy / ARTIFACT, out)
     return found
 
 
@@ -211,17 +201,7 @@ def http(server):
 def computed(started, model_copy) -> dict:
     """The rows and the artifact's own predictions for them: from the fork of the
     fork server that computed them (started with the service), else computed here."""
-    if started.reference is not None:
-        job, out = started.reference.result()
-        if job.finish(120) == 0:
-            with contextlib.suppress(OSError, ValueError):
-                return json.loads(out.read_text(encoding="utf-8"))
-    found = {"rows": reference_rows()}
-    try:
-        found["predictions"] = artifact.predict(artifact.load(model_copy / ARTIFACT), found["rows"])
-    except Exception as exc:  # skops raises several kinds for a broken file
-        found["error"] = type(exc).__name__
-    return found
+    return reference_result(started.reference, model_copy / ARTIFACT)
 
 
 @pytest.fixture(scope="session")

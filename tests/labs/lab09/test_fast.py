@@ -3,21 +3,20 @@ guide's design on this machine: same predictions from the graph compiled at
 training time (and only from it), five times the throughput, no worse tail
 latency."""
 
-import concurrent.futures
-import contextlib
 import hashlib
 import json
 import shutil
-import sys
 
 import httpx
 import pytest
 
-from checker import artifact, procs, serving, ui
+from checker import forkserver, procs, serving, ui
 from checker.artifact import PATIENT
 from checker.course import REPO
 from checker.outcomes import Fail, Needs, Soft, Stop, Unavailable, expect
 from checker.plugin import will_run
+from checker.reference import forked as fork_reference
+from checker.reference import result as reference_result
 
 CONNECTIONS = 16
 MEASURE_SECONDS = 8
@@ -28,6 +27,7 @@ PATIENTS = 100
 QUIET = {"LOG_LEVEL": "WARNING"}
 BASELINE = REPO / "scripts" / "bench" / "servers"
 CARD = "model-card.json"
+ARTIFACT = "diabetes-rf.skops"
 # What one check saw that a later one's hint needs (the checks run in file order).
 OBSERVED: dict[str, float] = {}
 # A protobuf field that ONNX does not define (number 1000, varint 1): appended to
@@ -36,12 +36,7 @@ UNKNOWN_FIELD = b"\xc0\x3e\x01"
 COMPILE = "python -m app.compile"
 # What the service and the reference import first, once, in the fork server
 # (checker.forkserver): the two graph cases and the reference fork from it.
-SERVICE_LIBRARIES = [
-    "numpy", "sklearn.ensemble", "sklearn.datasets", "skops.io", "onnxruntime", "pydantic",
-    "pydantic_settings", "fastapi", "checker.artifact",
-    "uvicorn.main", "uvicorn.loops.auto", "uvicorn.protocols.http.auto",
-    "uvicorn.protocols.websockets.auto", "uvicorn.lifespan.on",
-]  # fmt: skip
+SERVICE_LIBRARIES = [*forkserver.SERVICE_IMPORTS, "onnxruntime"]
 
 
 def compiled_entry(lab_dir):
@@ -72,33 +67,22 @@ def forks():
 @pytest.fixture(scope="session", autouse=True)
 def forked_reference(lab_dir, forks, tmp_path_factory):
     """scikit-learn's predictions, computed in a fork as soon as the fork server has
-    its imports (asked for in a thread: the run goes on meanwhile)."""
+    its imports."""
     if forks is None or not will_run("predictions_equal"):
         return None
     out = tmp_path_factory.mktemp("reference") / "reference.json"
-    command = [sys.executable, "-m", "checker.reference",
-               str(lab_dir / "models" / "diabetes-rf.skops"), str(out), str(PATIENTS)]  # fmt: skip
-
-    def fork() -> tuple[procs.Server, object]:
-        return procs.Server(command, lab_dir, {}, port=0, forks=forks).start(), out
-
-    return concurrent.futures.ThreadPoolExecutor(1).submit(fork)
+    return fork_reference(forks, lab_dir, lab_dir / "models" / ARTIFACT, out, PATIENTS)
 
 
 @pytest.fixture(scope="session")
 def reference(lab_dir, forked_reference):
     """scikit-learn's own predictions for the data set's first patients: from the
     fork that computed them, else computed here."""
-    if forked_reference is not None:
-        job, out = forked_reference.result()
-        if job.finish(120) == 0:
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                found = json.loads(out.read_text(encoding="utf-8"))
-                return found["rows"], found["predictions"]
-    from checker.reference import rows
-
-    found = rows(PATIENTS)
-    return found, artifact.predict(artifact.load(lab_dir / "models" / "diabetes-rf.skops"), found)
+    found = reference_result(forked_reference, lab_dir / "models" / ARTIFACT, PATIENTS)
+    if "error" in found:
+        raise Stop(f"models/{ARTIFACT} cannot be loaded: {found['error']}",
+                   hint="restore it: make reset 9 keeps a backup of your work")  # fmt: skip
+    return found["rows"], found["predictions"]
 
 
 @pytest.fixture(scope="session")
@@ -183,7 +167,7 @@ def graph_cases(service, lab_dir, tmp_path_factory, forks):
             graph.unlink(missing_ok=True)
         elif graph.is_file():
             graph.write_bytes(graph.read_bytes() + UNKNOWN_FIELD)
-        env = {**QUIET, "MODEL_PATH": str(models / "diabetes-rf.skops"),
+        env = {**QUIET, "MODEL_PATH": str(models / ARTIFACT),
                "MODEL_CARD_PATH": str(models / CARD)}  # fmt: skip
         cases[case] = procs.uvicorn(lab_dir, env, background=True, forks=forks).start()
     answers = {}
