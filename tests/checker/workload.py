@@ -109,6 +109,7 @@ def _observe(cluster, name: str, ns: str) -> DeploymentState:
 # A pod that has run this long and still fails readiness will not get better by
 # waiting: say so now rather than at the end of the rollout timeout.
 READINESS_PATIENCE = 20.0
+READINESS_REPEATS = 3
 
 
 def _failing_readiness(cluster, pod, ns: str) -> str:
@@ -122,7 +123,12 @@ def _failing_readiness(cluster, pod, ns: str) -> str:
         ns, field_selector=f"involvedObject.name={pod.metadata.name},reason=Unhealthy"
     ).items
     failing = [e for e in events if (e.message or "").startswith("Readiness probe failed")]
-    if not failing:
+    failing.sort(key=lambda e: e.last_timestamp or e.event_time or e.metadata.creation_timestamp)
+    # The service answered, and said no, again and again. A probe that timed out on a
+    # busy node (or found nothing listening yet) is not conclusive.
+    if not failing or "statuscode:" not in (failing[-1].message or ""):
+        return ""
+    if (failing[-1].count or 1) < READINESS_REPEATS:
         return ""
     return f"pod {pod.metadata.name}: {failing[-1].message.strip()[:160]}"
 
@@ -400,7 +406,7 @@ def rollout(timeout: float) -> int:
         ui.say(f"{ui.FAIL} {state.error}")
         return 1
     wanted = state.deployment.spec.replicas or 0
-    if _settled(state) and not state.stuck:
+    if _settled(state):
         ui.say(f"{ui.PASS} rollout finished: {state.ready} of {wanted} pods ready")
         return 0
     if state.stuck:
