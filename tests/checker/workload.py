@@ -77,6 +77,12 @@ def _newest_template(cluster, deployment, ns: str, selector: str) -> str:
     return ""
 
 
+def last_exit(status) -> str:
+    ended = status.last_state.terminated if status.last_state else None
+    said = f" (last exit: {ended.reason}, code {ended.exit_code})" if ended else ""
+    return f"container {status.name} restarted {status.restart_count} times{said}"
+
+
 def _observe(cluster, name: str, ns: str) -> DeploymentState:
     state = DeploymentState(ns)
     state.deployment = cluster.apps.read_namespaced_deployment(name, ns)
@@ -98,6 +104,10 @@ def _observe(cluster, name: str, ns: str) -> DeploymentState:
             reason = status.state.waiting.reason if status.state and status.state.waiting else ""
             if reason in STUCK:
                 state.stuck = f"pod {pod.metadata.name}: {reason}"
+            elif status.restart_count >= RESTARTS_STUCK and not state.stuck:
+                # Between back-offs a crash-looping container shows as running: its
+                # restarts say it all the same.
+                state.stuck = f"pod {pod.metadata.name}: {last_exit(status)}"
         if not state.stuck and statuses and not all(s.ready for s in statuses):
             state.stuck = _failing_readiness(cluster, pod, ns)
     for condition in state.deployment.status.conditions or []:
@@ -110,6 +120,7 @@ def _observe(cluster, name: str, ns: str) -> DeploymentState:
 # waiting: say so now rather than at the end of the rollout timeout.
 READINESS_PATIENCE = 20.0
 READINESS_REPEATS = 3
+RESTARTS_STUCK = 2  # a container of the new pods restarted this often will not settle
 
 
 def _failing_readiness(cluster, pod, ns: str) -> str:
