@@ -25,10 +25,11 @@ export PYTHON
 # Tools that make tools installed come first.
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-# Room mode (make join): the room's kubeconfig and namespace, for every target.
+# Room mode (make join): the room's kubeconfig, namespace and image repository,
+# for every target.
 -include .workshop/room.env
 ifdef WORKSHOP_ROOM
-  export KUBECONFIG WORKSHOP_NAMESPACE WORKSHOP_ROOM
+  export KUBECONFIG WORKSHOP_NAMESPACE WORKSHOP_ROOM WORKSHOP_REPOSITORY
 endif
 
 VENV := .venv

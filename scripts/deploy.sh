@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds a lab's image, loads it into the cluster, applies the lab's k8s/ folder
-# with that image tag, creates the API key Secret if it is missing, and waits
+# Builds a lab's image, loads it into the cluster (in room mode: pushes it to the
+# room's registry), applies the lab's k8s/ folder with that image, creates the API key Secret if it is missing, and waits
 # for the rollout.
 #   scripts/deploy.sh DIR [IMAGE]     (WORKSHOP_NAMESPACE picks the namespace)
 set -o errexit -o nounset -o pipefail
@@ -26,8 +26,17 @@ apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: ${NAMESPACE}
 resources: ["${base}"]
-images: [{name: ${APP}, newName: ${2%%:*}, newTag: "${2##*:}"}]
+$(image_entry "$2")
 YAML
+}
+
+# name:tag from make image, or repository@sha256:... from a push in room mode.
+image_entry() { # image
+  if [[ "$1" == *@sha256:* ]]; then
+    printf 'images: [{name: %s, newName: %s, digest: "%s"}]\n' "${APP}" "${1%@*}" "${1#*@}"
+  else
+    printf 'images: [{name: %s, newName: %s, newTag: "%s"}]\n' "${APP}" "${1%%:*}" "${1##*:}"
+  fi
 }
 
 ensure_secret() {
@@ -134,7 +143,13 @@ main() {
   command -v kubectl >/dev/null || die "kubectl is not installed" "make tools"
   kubectl version --request-timeout=5s >/dev/null 2>&1 || die "the cluster does not answer" "make cluster-up"
   if [[ -z "${image}" ]]; then image="$("${REPO}/scripts/image.sh" "${dir}")"; fi
-  "${REPO}/scripts/load-image.sh" "${image}"
+  if [[ "${WORKSHOP_ROOM:-}" == 1 ]]; then
+    # Room mode: through the room's registry, into this learner's own repository,
+    # and run by digest.
+    image="$("${REPO}/scripts/push-image.sh" "${image}")"
+  else
+    "${REPO}/scripts/load-image.sh" "${image}"
+  fi
   write_overlay "$(cd "${dir}/k8s" && pwd)" "${image}"
   local rendered
   scratch_dir rendered

@@ -42,6 +42,10 @@ load_into_test_cluster() { # image
 
 main() {
   local image="${1:-}" context
+  if [[ "${WORKSHOP_ROOM:-}" == 1 ]]; then
+    die "room mode: images reach the room's cluster through its registry, not by loading" \
+      "make deploy N pushes your image there and deploys it"
+  fi
   [[ -n "${image}" ]] || die "no image given" "make load-image IMAGE=name:tag"
   [[ "${image}" == *:* && "${image##*:}" != latest ]] ||
     die "${image} has no version tag" "tag images uniquely (not :latest), or Kubernetes may run a stale one"
@@ -51,15 +55,6 @@ main() {
     die "no current kube context" "make cluster-up"
   local started=${SECONDS}
   say "… loading ${image} into ${context}"
-  if [[ "${WORKSHOP_ROOM:-}" == 1 ]]; then
-    # The room's registry is not built yet; a room on this machine's test cluster
-    # shares its containerd, so the image is imported there.
-    [[ -S "${TEST_CLUSTER_SOCK}" ]] || die "room mode cannot ship ${image} to ${context} yet" \
-      "the room's registry is planned (issue 17): until then, run the labs on kind"
-    load_into_test_cluster "${image}"
-    say "✓ ${image} loaded for the room's context ${context} in $((SECONDS - started)) s"
-    return 0
-  fi
   case "${context}" in
     kind-*) load_into_kind "${image}" "${context#kind-}" ;;
     workshop-ci) load_into_test_cluster "${image}" ;;

@@ -13,6 +13,7 @@ source "${REPO}/scripts/common.sh"
 STATE_ROOT="${WORKSHOP_STATE:-${REPO}/.workshop}"
 STATE="${STATE_ROOT}/room"
 ENV_FILE="${STATE_ROOT}/room.env"
+ROOM_MAP=ml-workshop-room
 
 leave() {
   rm -f "${ENV_FILE}" "${STATE}/kubeconfig"
@@ -35,15 +36,25 @@ join() {
     esac
   fi
   [[ "${answer}" == yes ]] || die "your token may not deploy in ${namespace}" "ask your instructor to run make room-up again"
+  # Where this learner's images go: room-up wrote it into the namespace.
+  local repository
+  repository="$(kubectl --kubeconfig "${given}" --request-timeout=10s -n "${namespace}" get configmap "${ROOM_MAP}" \
+    -o jsonpath='{.data.repository}' 2>/dev/null)" || true
   mkdir -p "${STATE}"
   install -m 600 "${given}" "${STATE}/kubeconfig"
   {
     printf 'KUBECONFIG := %s\n' "${STATE}/kubeconfig"
     printf 'WORKSHOP_NAMESPACE := %s\n' "${namespace}"
     printf 'WORKSHOP_ROOM := 1\n'
+    printf 'WORKSHOP_REPOSITORY := %s\n' "${repository}"
   } >"${ENV_FILE}"
   say "✓ joined: namespace ${namespace} on $(kubectl --kubeconfig "${given}" config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
   say "  every make target now works there; make leave goes back to kind"
+  if [[ -n "${repository}" ]]; then
+    say "  your images go to ${repository} (make deploy N pushes them)"
+  else
+    say "  ! this room has no image registry: make deploy will say so (ask your instructor)"
+  fi
 }
 
 main() {

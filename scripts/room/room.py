@@ -39,6 +39,12 @@ ACCOUNT = "learner"
 API_KEY_SECRET = "diabetes-api-key"
 OUT = REPO / ".workshop" / "room"
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$")
+# host[:port][/path]: where learners push and the nodes pull (docker's reference syntax).
+REGISTRY = re.compile(
+    r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+)
+ROOM_MAP = "ml-workshop-room"
+APP = "diabetes-api"
 # The pods a checker starts beside the service (wrkpod, workload): requests, limits.
 CHECKER_PODS = [
     ({"cpu": "100m", "memory": "32Mi"}, {"cpu": "500m", "memory": "128Mi"}),
@@ -128,9 +134,14 @@ class Room:
     token_hours: int = 10
     monitoring_namespace: str = "monitoring"
     budget: dict[str, str] = field(default_factory=dict)
+    registry: str = ""
 
     def namespace(self, learner: str) -> str:
         return f"{self.name}-{learner}"
+
+    def repository(self, learner: str) -> str:
+        """Each learner's own repository: deployments pin what they pushed there."""
+        return f"{self.registry}/{self.namespace(learner)}/{APP}" if self.registry else ""
 
 
 def read_room(path: Path) -> Room:
@@ -173,8 +184,19 @@ def read_room(path: Path) -> Room:
             raise RoomError(
                 f"{path}: budget {key} = {value!r}", "a Kubernetes quantity: 4, 500m, 6Gi"
             )
+    registry = data.get("registry", "")
+    if not isinstance(registry, str) or (registry and not REGISTRY.match(registry)):
+        raise RoomError(
+            f"{path}: registry = {registry!r}",
+            'registry = "host:port" or "host/path", where learners push and nodes pull',
+        )
     return Room(
-        name, list(learners), hours, str(data.get("monitoring_namespace", "monitoring")), budget
+        name,
+        list(learners),
+        hours,
+        str(data.get("monitoring_namespace", "monitoring")),
+        budget,
+        registry,
     )
 
 
@@ -230,6 +252,9 @@ def learner_objects(room: Room, learner: str) -> list[dict]:
                               "max": {"cpu": "2", "memory": "1Gi"}}]}},
         {"apiVersion": "v1", "kind": "ServiceAccount",
          "metadata": meta(room, learner, ACCOUNT, ns)},
+        # What make join reads: where this learner's images go.
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(room, learner, ROOM_MAP, ns),
+         "data": {"room": room.name, "learner": learner, "repository": room.repository(learner)}},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
          "metadata": meta(room, learner, ACCOUNT, ns), "rules": ROLE_RULES},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",

@@ -2,11 +2,13 @@
 # Builds the test cluster's pinned binaries from the Go module proxy into a cache
 # outside the repository, one directory per component and version: Kubernetes
 # (and the pause binary), etcd, metrics-server and CoreDNS, Prometheus, the
-# Prometheus Adapter, and the Prometheus Operator's CRDs. A cached component is
+# Prometheus Adapter, the Prometheus Operator's CRDs, and for room mode the image
+# registry and the NetworkPolicy enforcer. A cached component is
 # not rebuilt; a component is cached only once its build has finished.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WORK=""
 
 # Copies a module's source out of the read-only module cache.
@@ -89,6 +91,27 @@ build_prometheus() {
     -o "${out}/" ./cmd/prometheus ./cmd/promtool)
 }
 
+# The room's image registry (room mode): distribution's server from a small main
+# beside this script, pinned by its go.mod and go.sum, with filesystem storage only.
+build_registry() {
+  local out="$1" src="${WORK}/registry"
+  cp -r "${HERE}/registry" "${src}"
+  (cd "${src}" && go mod edit -require="github.com/distribution/distribution/v3@${REGISTRY_VERSION}" &&
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${out}/registry" .)
+}
+
+# The NetworkPolicy enforcer kind runs, with one patch: this kernel has iptables'
+# NFQUEUE target but not nftables' queue statement (CONFIG_NFT_QUEUE unset), so
+# the enforcer marks the packets to judge and an iptables rule queues them (up.sh).
+# kube-router, which needs no such patch, is served only at v2.1.0, a release
+# with reported security flaws.
+build_network_policies() {
+  local out="$1" src="${WORK}/kube-network-policies"
+  module_source "sigs.k8s.io/kube-network-policies@${KUBE_NETWORK_POLICIES_VERSION}" "${src}"
+  (cd "${src}" && git apply -p1 "${HERE}/kube-network-policies-mark.patch" &&
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${out}/kube-network-policies" ./cmd)
+}
+
 # Only the two CRDs the labs use: the operator itself does not run here.
 fetch_crds() {
   local out="$1" dir
@@ -114,11 +137,13 @@ main() {
   (cached prometheus "${PROMETHEUS_BIN}" build_prometheus &&
     cached metrics-server "${METRICS_SERVER_BIN}" build_metrics_server &&
     cached prometheus-adapter "${ADAPTER_BIN}" build_prometheus_adapter &&
-    cached prometheus-operator-crds "${CRDS_DIR}" fetch_crds) &
+    cached prometheus-operator-crds "${CRDS_DIR}" fetch_crds &&
+    cached registry "${REGISTRY_BIN}" build_registry) &
   lanes+=($!)
   (cached kubernetes "${K8S_BIN}" build_kubernetes &&
     cached coredns "${COREDNS_BIN}" build_coredns &&
-    cached etcd "${ETCD_BIN}" build_etcd) &
+    cached etcd "${ETCD_BIN}" build_etcd &&
+    cached kube-network-policies "${NETWORK_POLICIES_BIN}" build_network_policies) &
   lanes+=($!)
   for lane in "${lanes[@]}"; do
     wait "${lane}" || status=$?

@@ -51,10 +51,12 @@ leftovers() {
   pgrep -f "containerd --config ${STATE}/" >/dev/null && echo "process containerd"
   pgrep -f "^${PROMETHEUS_BIN}/prometheus " >/dev/null && echo "process prometheus"
   pgrep -f "testcluster/prometheus_sync.py" >/dev/null && echo "process prometheus-sync"
+  pgrep -f "^${REGISTRY_BIN}/registry " >/dev/null && echo "process registry"
   pgrep -f "containerd-shim-runc-v2 -namespace k8s.io" >/dev/null && echo "process containerd-shim"
   mount | awk -v state="${STATE}" -v run="${RUNDIR}" '$3 ~ "^(" state "|" run ")" {print "mount " $3}'
   ip netns list 2>/dev/null | awk '/^cni-/{print "netns " $1}'
   ip link show workshop0 >/dev/null 2>&1 && echo "bridge workshop0"
+  nft list table inet kube-network-policies >/dev/null 2>&1 && echo "nftables table kube-network-policies"
   local table
   for table in filter nat mangle; do
     iptables -t "${table}" -S 2>/dev/null | grep -E 'KUBE|workshop-cluster' | sed "s/^/iptables ${table}: /"
@@ -68,7 +70,7 @@ main() {
   if running kubelet && [[ -f "${KUBECONFIG_OUT}" ]]; then
     kubectl_ delete pods --all --all-namespaces --grace-period=1 --wait=false >/dev/null 2>&1 || true
   fi
-  for component in prometheus-sync prometheus kube-proxy kubelet; do stop_component "${component}"; done
+  for component in registry prometheus-sync prometheus kube-proxy kubelet; do stop_component "${component}"; done
   if [[ -S "${SOCK}" ]]; then
     local ctr=(ctr --address "${SOCK}" -n k8s.io) id
     for id in $("${ctr[@]}" tasks ls -q 2>/dev/null); do "${ctr[@]}" tasks kill -s KILL "${id}" >/dev/null 2>&1 || true; done
@@ -86,6 +88,7 @@ main() {
   kill_matching "containerd --config ${STATE}/"
   kill_matching "^${PROMETHEUS_BIN}/prometheus "
   kill_matching "testcluster/prometheus_sync.py"
+  kill_matching "^${REGISTRY_BIN}/registry "
   kill_matching "containerd-shim-runc-v2 -namespace k8s.io"
   mount | awk -v state="${STATE}" -v run="${RUNDIR}" '$3 ~ "^(" state "|" run ")" {print $3}' |
     sort -r | xargs -r -n1 umount -l
@@ -96,6 +99,9 @@ main() {
   for direction in -i -o; do
     iptables -D FORWARD "${direction}" workshop0 -m comment --comment workshop-cluster -j ACCEPT 2>/dev/null || true
   done
+  iptables -t mangle -D POSTROUTING -m mark --mark "${NETWORK_POLICIES_MARK}/${NETWORK_POLICIES_MARK}" \
+    -m comment --comment workshop-cluster -j NFQUEUE --queue-num "${NETWORK_POLICIES_QUEUE}" 2>/dev/null || true
+  nft delete table inet kube-network-policies 2>/dev/null || true
   rm -rf "${STATE}" "${RUNDIR}"
   local left
   left="$(leftovers)"

@@ -18,10 +18,20 @@ CRDS_DIR="${CACHE}/prometheus-operator-crds-${PROMETHEUS_OPERATOR_VERSION}"
 PROMETHEUS_BIN="${CACHE}/prometheus-${PROMETHEUS_VERSION}"
 PROMETHEUS_ADDRESS="127.0.0.1:9090"
 PROMETHEUS_DIR="${WORKSHOP_CLUSTER_STATE:-/var/lib/workshop-cluster}/prometheus"
+# Room mode's image registry: learners push to it, the node's containerd pulls
+# from it (plain HTTP is allowed on a loopback address, by Docker and containerd).
+REGISTRY_BIN="${CACHE}/registry-${REGISTRY_VERSION}"
+REGISTRY_ADDRESS="127.0.0.1:5000"
+REGISTRY_DIR="${WORKSHOP_CLUSTER_STATE:-/var/lib/workshop-cluster}/registry"
+# The NetworkPolicy enforcer: marked packets go to its netfilter queue.
+NETWORK_POLICIES_BIN="${CACHE}/kube-network-policies-${KUBE_NETWORK_POLICIES_VERSION}"
+NETWORK_POLICIES_QUEUE=100
+NETWORK_POLICIES_MARK=0x10000
 # Images of the add-ons, built from those binaries (never pulled).
 METRICS_SERVER_IMAGE="workshop.local/metrics-server:${METRICS_SERVER_VERSION}"
 COREDNS_IMAGE="workshop.local/coredns:${COREDNS_VERSION}"
 ADAPTER_IMAGE="workshop.local/prometheus-adapter:${PROMETHEUS_ADAPTER_VERSION}"
+NETWORK_POLICIES_IMAGE="workshop.local/kube-network-policies:${KUBE_NETWORK_POLICIES_VERSION}"
 STATE="${WORKSHOP_CLUSTER_STATE:-/var/lib/workshop-cluster}"
 RUNDIR="/run/workshop-cluster"
 SOCK="${RUNDIR}/containerd.sock"
@@ -35,7 +45,7 @@ DNS_IP="10.96.0.10"
 # added to lo (this kernel has no dummy interfaces): local to this host, added by
 # cluster-up and removed by cluster-down.
 NODE_IP="10.242.255.1"
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy prometheus prometheus-sync)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy prometheus prometheus-sync registry)
 
 # shellcheck source=../common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"

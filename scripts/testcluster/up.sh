@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up the project's own single-node Kubernetes from the cached binaries:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd
-# (Debian's 1.6), kubelet and kube-proxy, with bridge CNI. Everything listens on
+# (Debian's 1.6), kubelet and kube-proxy, with bridge CNI; Prometheus and room
+# mode's image registry beside it. Everything listens on
 # 127.0.0.1. Writes a kubeconfig to ${STATE}/kubeconfig. Run as root.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=lib.sh
@@ -95,6 +96,15 @@ state = "${RUNDIR}/containerd"
     conf_dir = "${STATE}/cni"
   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
     runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "${STATE}/certs.d"
+TOML
+  # Room mode's registry speaks plain HTTP on this host.
+  mkdir -p "${STATE}/certs.d/${REGISTRY_ADDRESS}"
+  cat >"${STATE}/certs.d/${REGISTRY_ADDRESS}/hosts.toml" <<TOML
+server = "http://${REGISTRY_ADDRESS}"
+[host."http://${REGISTRY_ADDRESS}"]
+  capabilities = ["pull", "resolve"]
 TOML
   cat >"${STATE}/cni/10-workshop.conflist" <<CNI
 {"cniVersion": "1.0.0", "name": "workshop", "plugins": [
@@ -192,6 +202,35 @@ install_monitoring() {
   import_image "${ADAPTER_IMAGE}" "${ADAPTER_BIN}/adapter" 65532:65532
 }
 
+# NetworkPolicies, enforced: the enforcer marks the first packet of a connection
+# to or from a pod that a policy selects, and this rule hands it to the enforcer's
+# queue (no listener: dropped, as the enforcer is fail-closed by default).
+install_network_policies() {
+  import_image "${NETWORK_POLICIES_IMAGE}" "${NETWORK_POLICIES_BIN}/kube-network-policies" 0:0
+  local rule=(POSTROUTING -m mark --mark "${NETWORK_POLICIES_MARK}/${NETWORK_POLICIES_MARK}"
+    -m comment --comment workshop-cluster -j NFQUEUE --queue-num "${NETWORK_POLICIES_QUEUE}")
+  iptables -t mangle -C "${rule[@]}" 2>/dev/null || iptables -t mangle -A "${rule[@]}"
+  sed -e "s#@@IMAGE@@#${NETWORK_POLICIES_IMAGE}#" -e "s#@@QUEUE@@#${NETWORK_POLICIES_QUEUE}#" \
+    "$(dirname "${BASH_SOURCE[0]}")/network-policies.yaml" | kubectl_ apply -f - >/dev/null
+  wait_for "NetworkPolicy enforcer running" 90 kubectl_ -n kube-system rollout status daemonset/kube-network-policies --timeout=2s
+}
+
+registry_answers() { curl -sf "http://${REGISTRY_ADDRESS}/v2/" >/dev/null; }
+
+# Room mode's registry: learners' Docker pushes to it and this node's containerd
+# pulls from it, both over plain HTTP on a loopback address.
+install_registry() {
+  mkdir -p "${REGISTRY_DIR}/data"
+  cat >"${REGISTRY_DIR}/config.yml" <<YAML
+version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: ${REGISTRY_DIR}/data}, delete: {enabled: true}}
+http: {addr: ${REGISTRY_ADDRESS}, debug: {addr: ""}}
+YAML
+  OTEL_TRACES_EXPORTER=none start registry "${REGISTRY_BIN}/registry" serve "${REGISTRY_DIR}/config.yml"
+  wait_for "registry on ${REGISTRY_ADDRESS}" 30 registry_answers
+}
+
 main() {
   [[ ${EUID} -eq 0 ]] || die "run as root" "sudo scripts/testcluster/up.sh"
   for tool in containerd runc openssl docker iptables; do
@@ -257,6 +296,9 @@ main() {
   install_addons
   say "… Prometheus Operator CRDs, Prometheus"
   install_monitoring
+  say "… the room's registry and NetworkPolicy enforcer"
+  install_registry
+  install_network_policies
   say "✓ cluster up in $((SECONDS - started)) s; export KUBECONFIG=${KUBECONFIG_OUT}"
 }
 

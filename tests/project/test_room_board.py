@@ -1,7 +1,10 @@
 """The room board for a room of 8 on a real cluster: learners run lab 04's real
 checker on their own folders (the solution, the starter, a seeded mistake, nothing
-yet); one joins with make join's script, deploys and passes the unchanged checker
-with her own kubeconfig; the board reads what each run published in their
+yet); one joins with make join's script, pushes her image to the room's registry
+(distribution's, on the test cluster), deploys it by digest and passes the
+unchanged checker with her own kubeconfig; another learner can neither replace
+what runs in her namespace nor connect to her pods (NetworkPolicy, enforced by
+kube-network-policies); the board reads what each run published in their
 namespace, and its page is rendered by a real headless browser (Debian's
 chromium). WORKSHOP_UPDATE_SCREENSHOTS=1 also writes the README's picture."""
 
@@ -25,6 +28,7 @@ ROOM_PY = [sys.executable, str(REPO / "scripts" / "room" / "room.py")]
 BOARD_PY = [sys.executable, str(REPO / "scripts" / "room" / "board.py")]
 LEARNERS = ["ana", "ben", "chloe", "dev", "emre", "fatou", "gus", "hana"]
 SCREENSHOT = REPO / "scripts" / "room" / "room-board.png"
+REGISTRY = "127.0.0.1:5000"  # the test cluster's (scripts/testcluster/up.sh)
 
 
 def chromium() -> str:
@@ -38,7 +42,8 @@ def room(tmp_path_factory):
     folder = tmp_path_factory.mktemp("board")
     name = f"b{secrets.token_hex(3)}"
     path = folder / "room.toml"
-    path.write_text(f'name = "{name}"\nlearners = {json.dumps(LEARNERS)}\n')
+    path.write_text(f'name = "{name}"\nlearners = {json.dumps(LEARNERS)}\n'
+                    f'registry = "{REGISTRY}"\n')  # fmt: skip
     done = subprocess.run([*ROOM_PY, "up", str(path)], capture_output=True, text=True,
                           timeout=600, check=False)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -102,6 +107,7 @@ def board(room):
             deployed.stderr,
             ana,
         ),
+        folder,
     )
 
 
@@ -118,13 +124,132 @@ def joined_env(room_name: str, state) -> dict:
     # repository's .workshop, which other cases running at the same time write too.
     return {**os.environ, **exported, "WORKSHOP_ROOM_PUBLISH": "1",
             "WORKSHOP_ROLLOUT_TIMEOUT": "60",
-            "WORKSHOP_LAST_IMAGE": str(state / "last-image")}  # fmt: skip
+            "WORKSHOP_LAST_IMAGE": str(state / "last-image"),
+            "WORKSHOP_LAST_PUSH": str(state / "pushed")}  # fmt: skip
 
 
 def test_a_learner_joins_deploys_and_passes_the_unchanged_checker(board):
-    *_, (deploy_log, run) = board
-    assert "Services get a ClusterIP" in deploy_log
+    *_, (deploy_log, run), _ = board
+    assert "Services get a ClusterIP" in deploy_log and "pushed" in deploy_log
     assert run.code == 0, run.output
+
+
+def kubectl_as(room_name: str, learner: str, *args: str, stdin: str | None = None):
+    kubeconfig = REPO / ".workshop" / "room" / room_name / f"{learner}.kubeconfig"
+    return subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig),
+                           "-n", f"{room_name}-{learner}", *args], input=stdin,
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+
+def running_images(room_name: str, learner: str) -> set[str]:
+    pods = json.loads(
+        kubectl_as(
+            room_name,
+            learner,
+            "get",
+            "pods",
+            "-l",
+            "app.kubernetes.io/name=diabetes-api",
+            "-o",
+            "json",
+        ).stdout
+    )
+    return {s["imageID"] for p in pods["items"] for s in p["status"].get("containerStatuses", [])}
+
+
+def test_the_deployment_runs_her_own_push_by_digest(room, board):
+    name, *_ = room
+    folder = board[-1]
+    pushed = (folder / "ana-state" / "pushed").read_text().strip()
+    assert pushed.startswith(f"{REGISTRY}/{name}-ana/diabetes-api@sha256:"), pushed
+    deployment = json.loads(kubectl_as(name, "ana", "get", "deployment", "diabetes-api",
+                                       "-o", "json").stdout)  # fmt: skip
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == pushed
+    assert all(found.endswith(pushed.rsplit("@", 1)[1]) for found in running_images(name, "ana"))
+
+
+def test_anothers_push_to_her_repository_changes_nothing_that_runs(room, board):
+    """Anyone may push to any repository of the room's registry; what runs is pinned
+    by digest, so a push under her tag changes nothing, and her checker, told of
+    another push than what runs, says so."""
+    name, *_ = room
+    folder = board[-1]
+    pushed = (folder / "ana-state" / "pushed").read_text().strip()
+    repository, digest = pushed.rsplit("@", 1)
+    tag = (folder / "ana-state" / "last-image").read_text().strip().rsplit(":", 1)[1]
+    other = subprocess.run(["docker", "image", "ls", "-q", "--filter", "reference=python"],
+                           capture_output=True, text=True, check=False).stdout.split()  # fmt: skip
+    assert other, "no local python image to push as ben (the base image, built by .ci/run)"
+    subprocess.run(["docker", "tag", other[0], f"{repository}:{tag}"], check=True)
+    done = subprocess.run(["docker", "push", f"{repository}:{tag}"], capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert digest not in done.stdout  # the tag now names ben's image
+    assert all(found.endswith(digest) for found in running_images(name, "ana"))
+    # Her checker, given a last push that is not what runs (ben's, or an older one).
+    stale = folder / "ana-state" / "stale-push"
+    stale.write_text(f"{repository}@sha256:{'0' * 64}\n")
+    env = {**joined_env(name, folder / "ana-again"), "WORKSHOP_LAST_PUSH": str(stale)}
+    lab = find(4)
+    tree = folder / "solution" / lab.solution_path.name
+    run = run_checker(lab, tree, folder / "ana-stale", "--until", "image_tag", env=env)
+    assert run.code == 1, run.output
+    assert "your last push" in run.output and "someone else's image" in run.output, run.output
+
+
+PROBE = """import socket, sys
+try:
+    socket.create_connection((sys.argv[1], 8000), timeout=5).close()
+    print("connected")
+except OSError as exc:
+    print(f"no connection: {exc}")
+"""
+
+
+def probe_pod(name: str, image: str, address: str) -> str:
+    security = {
+        "allowPrivilegeEscalation": False,
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                       "spec": {"restartPolicy": "Never", "containers": [{
+                           "name": "probe", "image": image, "command": ["python", "-c", PROBE,
+                                                                        address],
+                           "securityContext": security}]}})  # fmt: skip
+
+
+def test_a_learner_cannot_connect_to_anothers_pods(room, board):
+    """NetworkPolicy same-namespace-and-monitoring, enforced: ben's pod gets no
+    connection to ana's pod, while ana's own pod does."""
+    name, *_ = room
+    folder = board[-1]
+    image = (folder / "ana-state" / "pushed").read_text().strip()
+    pods = json.loads(
+        kubectl_as(
+            name, "ana", "get", "pods", "-l", "app.kubernetes.io/name=diabetes-api", "-o", "json"
+        ).stdout
+    )
+    address = pods["items"][0]["status"]["podIP"]
+    for learner in ("ana", "ben"):
+        made = kubectl_as(name, learner, "apply", "-f", "-",
+                          stdin=probe_pod("probe", image, address))  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    answers = {}
+    deadline = time.monotonic() + 90
+    while len(answers) < 2 and time.monotonic() < deadline:
+        for learner in {"ana", "ben"} - set(answers):
+            phase = kubectl_as(name, learner, "get", "pod", "probe", "-o",
+                               "jsonpath={.status.phase}").stdout  # fmt: skip
+            if phase in ("Succeeded", "Failed"):
+                answers[learner] = kubectl_as(name, learner, "logs", "probe").stdout.strip()
+        time.sleep(1)
+    for learner in ("ana", "ben"):
+        kubectl_as(name, learner, "delete", "pod", "probe", "--wait=false")
+    assert answers.get("ana") == "connected", answers
+    assert answers.get("ben", "").startswith("no connection"), answers
 
 
 def test_the_board_shows_each_learners_own_run(board):
@@ -139,7 +264,7 @@ def test_the_board_shows_each_learners_own_run(board):
 
 
 def test_the_page_renders_in_a_real_browser(board, tmp_path):
-    _, _, page, _ = board
+    _, _, page, *_ = board
     dom = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
                           "--dump-dom", page.as_uri()], capture_output=True, text=True,
                          timeout=120, check=False)  # fmt: skip

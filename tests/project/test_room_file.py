@@ -38,6 +38,8 @@ def test_a_count_names_the_learners(tmp_path):
         ('name = "lyon"\ncount = 2\ntoken_hours = 100\n', "token_hours = 100"),
         ('name = "lyon"\ncount = 2\n[budget]\n"requests.cpu" = "lots"\n', "budget requests.cpu"),
         ('name = "lyon"\ncount = 2\n[budget\n', "not valid TOML"),
+        ('name = "lyon"\ncount = 2\nregistry = "https://reg.example.com"\n', "registry = "),
+        ('name = "lyon"\ncount = 2\nregistry = "Reg.Example.com:5000"\n', "registry = "),
     ],
 )
 def test_a_bad_room_file_is_named_with_its_cause(tmp_path, text, says):
@@ -70,3 +72,14 @@ def test_everything_room_up_applies_carries_the_room_label(tmp_path):
     [grant] = [o for o in objects if o["kind"] == "ClusterRole"]
     assert grant["rules"] == [{"apiGroups": [""], "resources": ["namespaces"],
                                "resourceNames": ["lyon-ana"], "verbs": ["get"]}]  # fmt: skip
+
+
+def test_each_learner_pushes_to_a_repository_of_their_own(tmp_path):
+    text = 'name = "lyon"\nlearners = ["ana", "ben"]\nregistry = "reg.example.com:5000/ml"\n'
+    found = room.read_room(write(tmp_path, text))
+    assert found.repository("ana") == "reg.example.com:5000/ml/lyon-ana/diabetes-api"
+    [config] = [o for o in room.learner_objects(found, "ben") if o["kind"] == "ConfigMap"]
+    assert config["metadata"]["name"] == room.ROOM_MAP
+    assert config["data"]["repository"] == "reg.example.com:5000/ml/lyon-ben/diabetes-api"
+    without = room.read_room(write(tmp_path, 'name = "lyon"\ncount = 1\n'))
+    assert without.repository("learner-01") == ""

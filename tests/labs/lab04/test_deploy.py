@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from checker import artifact, k8s_yaml, kube, ui
+from checker import artifact, k8s_yaml, kube, roomreport, ui
 from checker.course import REPO
 from checker.outcomes import Fail, Needs, Soft, expect
 from checker.workload import (
@@ -91,12 +91,47 @@ def container(deployment):
 def test_image_tag(deployment):
     """The pods run your latest image, with a version tag (never :latest)"""
     image = container(deployment).image
+    if roomreport.in_room():
+        return room_image(deployment, image)
     tag = image.rsplit(":", 1)[1] if ":" in image.split("/")[-1] else ""
     expect(tag and tag != "latest", image, "a unique tag, e.g. diabetes-api:3f9c2a1b7d4e")
     last = Path(os.environ.get("WORKSHOP_LAST_IMAGE") or REPO / ".workshop" / "image")
     if last.exists():
         built = last.read_text().strip()
         expect(image.endswith(built), image, f"{built}, the image make image built last")
+
+
+ROOM_SEE = "Room mode (README.md, For instructors)"
+
+
+def room_image(deployment, image: str) -> None:
+    """Room mode: the Deployment names, by digest, what this learner pushed last, and
+    every pod runs that digest. A digest no other learner's push can produce."""
+    pushed = Path(os.environ.get("WORKSHOP_LAST_PUSH") or REPO / ".workshop" / "pushed")
+    expect("@sha256:" in image, image, "your image pinned by digest (repository@sha256:…)",
+           hint="make deploy N pushes your image and pins its digest", see=ROOM_SEE)  # fmt: skip
+    mine = pushed.read_text().strip() if pushed.exists() else ""
+    expect(
+        mine,
+        f"no push of yours recorded ({pushed})",
+        f"your own push of {image}",
+        hint="make deploy N (it pushes to your repository, then deploys)",
+        see=ROOM_SEE,
+    )
+    expect(
+        image == mine,
+        image,
+        f"{mine}, your last push",
+        hint="someone else's image, or an older deploy: make deploy N",
+        see=ROOM_SEE,
+    )
+    digest = mine.rsplit("@", 1)[1]
+    running = sorted({s.image_id for p in deployment.pods for s in p.status.container_statuses or []
+                      if s.name == container(deployment).name})  # fmt: skip
+    others = [found for found in running if found and not found.endswith(digest)]
+    expect(not others, ", ".join(others), f"every pod on {digest[:19]}…",
+           hint="pods of an older deploy still run: make deploy N, then wait for the rollout",
+           see=ROOM_SEE)  # fmt: skip
 
 
 def test_pull_policy(deployment):
