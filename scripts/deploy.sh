@@ -94,38 +94,27 @@ PY
   if kubectl get namespace "${NAMESPACE}" >/dev/null 2>&1; then ensure_secret; fi
 }
 
-# Room mode (make join): the instructor made the namespace, with its policies, and
-# the learner may not touch it; many namespaces share the nodes, so no Service may
-# hold a fixed nodePort (port-forward reaches a ClusterIP Service just as well).
+# Room mode (make join): no Namespace object (the instructor's), no fixed nodePort,
+# and a dashboard of the learner's own in the room's Grafana (scripts/room/fit.py).
 fit_to_room() { # rendered manifests
   [[ "${WORKSHOP_ROOM:-}" == 1 ]] || return 0
-  "${REPO}/.venv/bin/python" - "$1" <<'PY'
-import sys
-import yaml
-path = sys.argv[1]
-docs = [d for d in yaml.safe_load_all(open(path, encoding="utf-8")) if isinstance(d, dict)]
-kept = []
-for doc in docs:
-    if doc.get("kind") == "Namespace":
-        continue
-    if doc.get("kind") == "Service" and doc.get("spec", {}).get("type") == "NodePort":
-        doc["spec"]["type"] = "ClusterIP"
-        for port in doc["spec"].get("ports", []):
-            port.pop("nodePort", None)
-    kept.append(doc)
-open(path, "w", encoding="utf-8").write(yaml.safe_dump_all(kept, sort_keys=False))
-PY
+  "${REPO}/.venv/bin/python" "${REPO}/scripts/room/fit.py" "$1" "${NAMESPACE}"
   say "… room mode: the room's namespace ${NAMESPACE} is used as it is; Services get a ClusterIP, no nodePort"
 }
 
 # The checker's own judgement (python -m checker rollout): a pod that waiting will
 # not fix (crash loop, image not found, a probe on a wrong path) ends the wait at
 # once with its events. Without the venv, kubectl's rollout status.
-wait_for_rollout() {
-  local python="${REPO}/.venv/bin/python"
+rollout_seconds() {
   local seconds="${ROLLOUT_TIMEOUT%s}"
   [[ "${seconds}" =~ ^[0-9]+m$ ]] && seconds=$((${seconds%m} * 60))
   [[ "${seconds}" =~ ^[0-9]+$ ]] || die "ROLLOUT_TIMEOUT=${ROLLOUT_TIMEOUT} is not a duration" "seconds (150s) or minutes (3m)"
+  printf '%s\n' "${seconds}"
+}
+
+wait_for_rollout() {
+  local python="${REPO}/.venv/bin/python" seconds
+  seconds="$(rollout_seconds)"
   if [[ -x "${python}" ]]; then
     WORKSHOP_NAMESPACE="${NAMESPACE}" PYTHONPATH="${REPO}/tests" \
       "${python}" -m checker rollout --timeout "${seconds}" >&2
@@ -140,6 +129,7 @@ wait_for_rollout() {
 main() {
   local dir="${1:-}" image="${2:-}"
   [[ -n "${dir}" && -d "${dir}/k8s" ]] || die "no k8s/ folder in ${dir:-(no folder given)}" "make deploy N=4"
+  rollout_seconds >/dev/null # a bad ROLLOUT_TIMEOUT stops here, before any build
   command -v kubectl >/dev/null || die "kubectl is not installed" "make tools"
   kubectl version --request-timeout=5s >/dev/null 2>&1 || die "the cluster does not answer" "make cluster-up"
   if [[ -z "${image}" ]]; then image="$("${REPO}/scripts/image.sh" "${dir}")"; fi

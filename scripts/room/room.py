@@ -283,6 +283,27 @@ def learner_objects(room: Room, learner: str) -> list[dict]:
     ]  # fmt: skip
 
 
+def monitoring_objects(room: Room) -> list[dict]:
+    """Lab 07 on the room's one Prometheus: the checkers port-forward to it (and to
+    Grafana) in the monitoring namespace, so every learner may find those Services
+    and port-forward there; nothing else in that namespace, its Secrets included."""
+    ns, name = room.monitoring_namespace, f"ml-workshop-room:{room.name}"
+    labels = {**MANAGED, ROOM_LABEL: room.name}
+    return [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": {"name": name, "namespace": ns, "labels": labels},
+         "rules": [{"apiGroups": [""], "resources": ["services", "pods"],
+                    "verbs": ["get", "list"]},
+                   {"apiGroups": [""], "resources": ["pods/portforward"],
+                    "verbs": ["create", "get"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": name, "namespace": ns, "labels": labels},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+         "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT,
+                       "namespace": room.namespace(learner)} for learner in room.learners]},
+    ]  # fmt: skip
+
+
 # -- the cluster, through kubectl ------------------------------------------------------
 def run_kubectl(*args: str, stdin: str | None = None, timeout: float = 120):
     """kubectl (make tools' pinned one, else the PATH's) as a CompletedProcess; a
@@ -372,6 +393,11 @@ def cmd_up(args) -> int:
         apply(learner_objects(room, learner))
         ensure_api_key(room, learner)
         write_kubeconfig(room, learner, cluster)
+    if run_kubectl("get", "namespace", room.monitoring_namespace).returncode == 0:
+        apply(monitoring_objects(room))
+    else:
+        print(f"! no namespace {room.monitoring_namespace}: lab 07 needs the room's"
+              " kube-prometheus-stack there (README, room mode), then room-up again")  # fmt: skip
     print(f"✓ room {room.name}: {len(room.learners)} namespaces; kubeconfigs in "
           f"{(OUT / room.name).relative_to(REPO)}/ (valid {room.token_hours} h):"
           " hand each learner theirs")  # fmt: skip
@@ -396,6 +422,8 @@ def cmd_down(args) -> int:
     print(f"… deleting what carries the label {ROOM_LABEL}={room.name}", flush=True)
     selector = f"{ROOM_LABEL}={room.name}"
     kubectl("delete", "clusterrolebinding,clusterrole", "-l", selector, "--ignore-not-found")
+    kubectl("-n", room.monitoring_namespace, "delete", "rolebinding,role", "-l", selector,
+            "--ignore-not-found")  # fmt: skip
     kubectl("delete", "namespace", "-l", selector, "--wait=true", "--timeout=300s")
     for path in sorted((OUT / room.name).glob("*.kubeconfig")):
         path.unlink()

@@ -205,3 +205,13 @@ def test_fork_server_children_run_like_python_dash_m(tmp_path):
         time.sleep(0.1)
     assert not gone.exists()
     procs.stop_all()
+
+
+@pytest.mark.parametrize("value", ["abc", "2h", "-5s"])
+def test_a_bad_rollout_timeout_stops_make_deploy_before_any_build(value):
+    done = subprocess.run([str(REPO / "scripts" / "deploy.sh"), str(find(4).solution_path)],
+                          env={**os.environ, "ROLLOUT_TIMEOUT": value}, capture_output=True,
+                          text=True, timeout=30, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert f"ROLLOUT_TIMEOUT={value} is not a duration" in done.stderr
+    assert "docker build" not in done.stderr and "Traceback" not in done.stderr

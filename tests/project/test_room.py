@@ -88,11 +88,16 @@ def test_kubeconfigs_are_private_and_name_the_namespace(room):
         ("update resourcequotas", "own", "no"),
         ("patch namespaces", "own", "no"),
         ("create rolebindings", "own", "no"),
+        ("create pods/portforward", "monitoring", "yes"),
+        ("list services", "monitoring", "yes"),
+        ("get secrets", "monitoring", "no"),
+        ("create pods", "monitoring", "no"),
     ],
 )
 def test_a_learner_works_in_their_namespace_and_nowhere_else(room, verb, where, allowed):
     kubeconfig = str(room["kubeconfig"]["ana"])
-    scope = {"own": ["-n", ns(room, "ana")], "other": ["-n", ns(room, "ben")], "cluster": []}
+    scope = {"own": ["-n", ns(room, "ana")], "other": ["-n", ns(room, "ben")], "cluster": [],
+             "monitoring": ["-n", "monitoring"]}  # fmt: skip
     answer = kubectl("auth", "can-i", *verb.split(), *scope[where], kubeconfig=kubeconfig)
     assert answer.stdout.strip() == allowed, f"{verb} in {where}: {answer.stdout}{answer.stderr}"
 
@@ -158,4 +163,6 @@ def test_room_down_removes_this_room_and_nothing_else(room):
     selector = f"ml-workshop/room={room['name']}"
     left = kubectl("get", "clusterrole,clusterrolebinding", "-l", selector, "-o", "name")
     assert left.stdout.strip() == ""
+    left = kubectl("-n", "monitoring", "get", "role,rolebinding", "-l", selector, "-o", "name")
+    assert left.returncode == 0 and left.stdout.strip() == "", left.stderr
     assert not (REPO / ".workshop" / "room" / room["name"]).exists()

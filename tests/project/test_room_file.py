@@ -2,10 +2,12 @@
 default budget, and what room-up applies is labelled for room-down."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 
 import pytest
+import yaml
 
 from checker.capacity import quantity
 from checker.course import REPO
@@ -83,3 +85,44 @@ def test_each_learner_pushes_to_a_repository_of_their_own(tmp_path):
     assert config["data"]["repository"] == "reg.example.com:5000/ml/lyon-ben/diabetes-api"
     without = room.read_room(write(tmp_path, 'name = "lyon"\ncount = 1\n'))
     assert without.repository("learner-01") == ""
+
+
+def test_learners_may_port_forward_to_the_rooms_monitoring_and_read_nothing_else(tmp_path):
+    found = room.read_room(write(tmp_path, 'name = "lyon"\nlearners = ["ana", "ben"]\n'))
+    role, binding = room.monitoring_objects(found)
+    assert {o["metadata"]["namespace"] for o in (role, binding)} == {"monitoring"}
+    assert all(o["metadata"]["labels"][room.ROOM_LABEL] == "lyon" for o in (role, binding))
+    granted = {r for rule in role["rules"] for r in rule["resources"]}
+    assert granted == {"services", "pods", "pods/portforward"}
+    assert [s["namespace"] for s in binding["subjects"]] == ["lyon-ana", "lyon-ben"]
+
+
+FIT = importlib.util.spec_from_file_location("fit", REPO / "scripts" / "room" / "fit.py")
+fit = importlib.util.module_from_spec(FIT)
+FIT.loader.exec_module(fit)
+
+
+def test_deploy_in_a_room_gives_each_learner_a_dashboard_of_their_own():
+    lab = REPO / "solutions" / "07-observe"
+    docs = [d for path in sorted((lab / "k8s").glob("*.yaml")) if path.name != "kustomization.yaml"
+            for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]  # fmt: skip
+    board = (lab / "grafana" / "diabetes-api.json").read_text()
+    docs.append({"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": {"name": "diabetes-api-dashboard",
+                              "labels": {"grafana_dashboard": "1"}},
+                 "data": {"diabetes-api.json": board, "notes.txt": "kept"}})  # fmt: skip
+    ports = [{"port": 80, "nodePort": 30080}]
+    docs.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "np"},
+                 "spec": {"type": "NodePort", "ports": ports}})  # fmt: skip
+    fitted = fit.fit(docs, "lyon-ana")
+    assert "Namespace" not in {d["kind"] for d in fitted}
+    [np] = [d for d in fitted if d["metadata"]["name"] == "np"]
+    assert np["spec"] == {"type": "ClusterIP", "ports": [{"port": 80}]}
+    [config] = [d for d in fitted if d["kind"] == "ConfigMap" and "notes.txt" in d["data"]]
+    mine = json.loads(config["data"]["diabetes-api.json"])
+    original = json.loads(board)
+    assert mine["uid"] == f"{original['uid']}-lyon-ana" and len(mine["uid"]) <= 40
+    assert mine["title"].endswith("· lyon-ana") and config["data"]["notes.txt"] == "kept"
+    [variable] = [v for v in mine["templating"]["list"] if v["name"] == "namespace"]
+    assert variable["current"]["value"] == "lyon-ana"
+    assert mine["panels"] == original["panels"]
