@@ -62,6 +62,10 @@ install_rendered() { # values
 main() {
   local dir="${1:-}" values started=${SECONDS}
   values="${dir}/monitoring/adapter-values.yaml"
+  if [[ "${WORKSHOP_ROOM:-}" == 1 ]]; then
+    die "room mode: the room has one Prometheus Adapter, your instructor's (it serves a cluster-wide API)" \
+      "make check-lab 10 compares your rule with the room's; README → Room mode"
+  fi
   [[ -n "${dir}" && -f "${values}" ]] || die "no monitoring/adapter-values.yaml in ${dir:-(no folder given)}" "make adapter-up N=10"
   command -v kubectl >/dev/null || die "kubectl is not installed" "make tools"
   kubectl version --request-timeout=5s >/dev/null 2>&1 || die "the cluster does not answer" "make cluster-up"

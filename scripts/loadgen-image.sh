@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds lab 10's load generator image (scripts/loadgen/Dockerfile) once, and
-# loads it into the cluster of the current kube context.
+# loads it into the cluster of the current kube context (in room mode: pushes it
+# to the learner's own repository of the room's registry).
 set -o errexit -o nounset -o pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +20,15 @@ main() {
       die "the load generator image did not build" "check that docker pull ${BASE_IMAGE} works (lab 03)"
     say "✓ built ${LOADGEN_IMAGE} in $((SECONDS - started)) s"
   fi
-  "${REPO}/scripts/load-image.sh" "${LOADGEN_IMAGE}"
+  if [[ "${WORKSHOP_ROOM:-}" == 1 ]]; then
+    # Room mode: into this learner's own repository beside diabetes-api; the checker
+    # runs what this push sent, by digest (.workshop/pushed-loadgen).
+    WORKSHOP_REPOSITORY="${WORKSHOP_REPOSITORY%/*}/loadgen" \
+      WORKSHOP_LAST_PUSH="${WORKSHOP_LAST_LOADGEN_PUSH:-${REPO}/.workshop/pushed-loadgen}" \
+      "${REPO}/scripts/push-image.sh" "${LOADGEN_IMAGE}" >/dev/null
+  else
+    "${REPO}/scripts/load-image.sh" "${LOADGEN_IMAGE}"
+  fi
 }
 
 main "$@"

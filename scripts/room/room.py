@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 from checker.capacity import quantity  # noqa: E402
 from checker.course import load  # noqa: E402
-from checker.pins import installed_tool  # noqa: E402
+from checker.pins import installed_tool, pins  # noqa: E402
 
 ROOM_LABEL = "ml-workshop/room"
 LEARNER_LABEL = "ml-workshop/learner"
@@ -44,6 +44,7 @@ REGISTRY = re.compile(
     r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
 )
 ROOM_MAP = "ml-workshop-room"
+CUSTOM_METRICS_APISERVICE = "v1beta1.custom.metrics.k8s.io"
 APP = "diabetes-api"
 # The pods a checker starts beside the service (wrkpod, workload): requests, limits.
 CHECKER_PODS = [
@@ -261,12 +262,15 @@ def learner_objects(room: Room, learner: str) -> list[dict]:
          "metadata": meta(room, learner, ACCOUNT, ns),
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ACCOUNT},
          "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": ns}]},
-        # Reading its own Namespace object (the checkers read its Pod Security labels):
-        # namespaces are cluster-scoped, so this one grant is, limited to one name.
+        # Reading its own Namespace object (the checkers read its Pod Security labels),
+        # and lab 10's APIService (is the room's Adapter serving?): both are
+        # cluster-scoped, so these grants are, each limited to one name.
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
          "metadata": meta(room, learner, f"ml-workshop-room:{ns}"),
          "rules": [{"apiGroups": [""], "resources": ["namespaces"], "resourceNames": [ns],
-                    "verbs": ["get"]}]},
+                    "verbs": ["get"]},
+                   {"apiGroups": ["apiregistration.k8s.io"], "resources": ["apiservices"],
+                    "resourceNames": [CUSTOM_METRICS_APISERVICE], "verbs": ["get"]}]},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
          "metadata": meta(room, learner, f"ml-workshop-room:{ns}"),
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
@@ -286,7 +290,9 @@ def learner_objects(room: Room, learner: str) -> list[dict]:
 def monitoring_objects(room: Room) -> list[dict]:
     """Lab 07 on the room's one Prometheus: the checkers port-forward to it (and to
     Grafana) in the monitoring namespace, so every learner may find those Services
-    and port-forward there; nothing else in that namespace, its Secrets included."""
+    and port-forward there. Lab 10 on the room's one Adapter: its checker compares
+    the Adapter's rules (its ConfigMap) with the learner's. Nothing else in that
+    namespace, its Secrets included."""
     ns, name = room.monitoring_namespace, f"ml-workshop-room:{room.name}"
     labels = {**MANAGED, ROOM_LABEL: room.name}
     return [
@@ -295,7 +301,10 @@ def monitoring_objects(room: Room) -> list[dict]:
          "rules": [{"apiGroups": [""], "resources": ["services", "pods"],
                     "verbs": ["get", "list"]},
                    {"apiGroups": [""], "resources": ["pods/portforward"],
-                    "verbs": ["create", "get"]}]},
+                    "verbs": ["create", "get"]},
+                   {"apiGroups": [""], "resources": ["configmaps"],
+                    "resourceNames": [pins().get("ADAPTER_RELEASE", "prometheus-adapter")],
+                    "verbs": ["get"]}]},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
          "metadata": {"name": name, "namespace": ns, "labels": labels},
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},

@@ -104,11 +104,13 @@ build_registry() {
 # NFQUEUE target but not nftables' queue statement (CONFIG_NFT_QUEUE unset), so
 # the enforcer marks the packets to judge and an iptables rule queues them (up.sh).
 # kube-router, which needs no such patch, is served only at v2.1.0, a release
-# with reported security flaws.
+# with reported security flaws. A second patch lets one enforcer judge for every
+# node of this host (the room's nodes share its network namespace).
 build_network_policies() {
   local out="$1" src="${WORK}/kube-network-policies"
   module_source "sigs.k8s.io/kube-network-policies@${KUBE_NETWORK_POLICIES_VERSION}" "${src}"
   (cd "${src}" && git apply -p1 "${HERE}/kube-network-policies-mark.patch" &&
+    git apply -p1 "${HERE}/kube-network-policies-nodes.patch" &&
     CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${out}/kube-network-policies" ./cmd)
 }
 

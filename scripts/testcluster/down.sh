@@ -17,6 +17,25 @@ stop_component() {
   rm -f "$(pidfile "${name}")"
 }
 
+remove_containers() { # containerd-socket
+  [[ -S "$1" ]] || return 0
+  local ctr=(ctr --address "$1" -n k8s.io) id
+  for id in $("${ctr[@]}" tasks ls -q 2>/dev/null); do "${ctr[@]}" tasks kill -s KILL "${id}" >/dev/null 2>&1 || true; done
+  sleep 1
+  for id in $("${ctr[@]}" containers ls -q 2>/dev/null); do
+    "${ctr[@]}" tasks rm -f "${id}" >/dev/null 2>&1 || true
+    "${ctr[@]}" containers rm "${id}" >/dev/null 2>&1 || true
+  done
+}
+
+# The room nodes' cgroup trees, deepest first (pod, QoS, kubepods, the node's own).
+remove_node_cgroups() {
+  local node
+  for node in "${ROOM_NODES[@]}"; do
+    find /sys/fs/cgroup/*/"${node}" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done
+}
+
 kill_matching() { # pattern: TERM, up to 10 s to exit, then KILL
   pkill -f "$1" 2>/dev/null || return 0
   for _ in $(seq 1 40); do pgrep -f "$1" >/dev/null || return 0; sleep 0.25; done
@@ -55,7 +74,11 @@ leftovers() {
   pgrep -f "containerd-shim-runc-v2 -namespace k8s.io" >/dev/null && echo "process containerd-shim"
   mount | awk -v state="${STATE}" -v run="${RUNDIR}" '$3 ~ "^(" state "|" run ")" {print "mount " $3}'
   ip netns list 2>/dev/null | awk '/^cni-/{print "netns " $1}'
-  ip link show workshop0 >/dev/null 2>&1 && echo "bridge workshop0"
+  ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^workshop/ {print "bridge " $2}'
+  local node
+  for node in "${ROOM_NODES[@]}"; do
+    compgen -G "/sys/fs/cgroup/*/${node}" >/dev/null && echo "cgroups /sys/fs/cgroup/*/${node}"
+  done
   nft list table inet kube-network-policies >/dev/null 2>&1 && echo "nftables table kube-network-policies"
   local table
   for table in filter nat mangle; do
@@ -70,16 +93,12 @@ main() {
   if running kubelet && [[ -f "${KUBECONFIG_OUT}" ]]; then
     kubectl_ delete pods --all --all-namespaces --grace-period=1 --wait=false >/dev/null 2>&1 || true
   fi
+  local node
   for component in registry prometheus-sync prometheus kube-proxy kubelet; do stop_component "${component}"; done
-  if [[ -S "${SOCK}" ]]; then
-    local ctr=(ctr --address "${SOCK}" -n k8s.io) id
-    for id in $("${ctr[@]}" tasks ls -q 2>/dev/null); do "${ctr[@]}" tasks kill -s KILL "${id}" >/dev/null 2>&1 || true; done
-    sleep 1
-    for id in $("${ctr[@]}" containers ls -q 2>/dev/null); do
-      "${ctr[@]}" tasks rm -f "${id}" >/dev/null 2>&1 || true
-      "${ctr[@]}" containers rm "${id}" >/dev/null 2>&1 || true
-    done
-  fi
+  for node in "${ROOM_NODES[@]}"; do stop_component "kubelet-${node}"; done
+  remove_containers "${SOCK}"
+  for node in "${ROOM_NODES[@]}"; do remove_containers "$(node_sock "${node}")"; done
+  for node in "${ROOM_NODES[@]}"; do stop_component "containerd-${node}"; done
   for component in containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
     stop_component "${component}"
   done
@@ -94,10 +113,15 @@ main() {
     sort -r | xargs -r -n1 umount -l
   for ns in $(ip netns list 2>/dev/null | awk '/^cni-/{print $1}'); do ip netns del "${ns}" || true; done
   ip link del workshop0 2>/dev/null || true
+  for node in "${ROOM_NODES[@]}"; do ip link del "$(node_bridge "${node}")" 2>/dev/null || true; done
+  remove_node_cgroups
   ip addr del "${NODE_IP}/32" dev lo 2>/dev/null || true
   remove_kube_iptables
+  local bridges
   for direction in -i -o; do
-    iptables -D FORWARD "${direction}" workshop0 -m comment --comment workshop-cluster -j ACCEPT 2>/dev/null || true
+    for bridges in workshop+ workshop0; do # workshop0: a cluster brought up before the room nodes
+      iptables -D FORWARD "${direction}" "${bridges}" -m comment --comment workshop-cluster -j ACCEPT 2>/dev/null || true
+    done
   done
   iptables -t mangle -D POSTROUTING -m mark --mark "${NETWORK_POLICIES_MARK}/${NETWORK_POLICIES_MARK}" \
     -m comment --comment workshop-cluster -j NFQUEUE --queue-num "${NETWORK_POLICIES_QUEUE}" 2>/dev/null || true

@@ -24,7 +24,8 @@ REGISTRY_BIN="${CACHE}/registry-${REGISTRY_VERSION}"
 REGISTRY_ADDRESS="127.0.0.1:5000"
 REGISTRY_DIR="${WORKSHOP_CLUSTER_STATE:-/var/lib/workshop-cluster}/registry"
 # The NetworkPolicy enforcer: marked packets go to its netfilter queue.
-NETWORK_POLICIES_BIN="${CACHE}/kube-network-policies-${KUBE_NETWORK_POLICIES_VERSION}"
+# Keyed by the patches too: a changed patch is a new build.
+NETWORK_POLICIES_BIN="${CACHE}/kube-network-policies-${KUBE_NETWORK_POLICIES_VERSION}-$(cat "$(dirname "${BASH_SOURCE[0]}")"/kube-network-policies-*.patch | sha256sum | cut -c1-8)"
 NETWORK_POLICIES_QUEUE=100
 NETWORK_POLICIES_MARK=0x10000
 # Images of the add-ons, built from those binaries (never pulled).
@@ -36,8 +37,20 @@ STATE="${WORKSHOP_CLUSTER_STATE:-/var/lib/workshop-cluster}"
 RUNDIR="/run/workshop-cluster"
 SOCK="${RUNDIR}/containerd.sock"
 KUBECONFIG_OUT="${STATE}/kubeconfig"
-# Pod addresses live in network namespaces this cluster creates on this host.
+# Pod addresses live in network namespaces this cluster creates on this host:
+# 10.244.0.0/24 on the first node, 10.244.N.0/24 on room node N.
+CLUSTER_CIDR="10.244.0.0/16"
 POD_CIDR="10.244.0.0/24"
+# Room mode's nodes: two more kubelets, each with a containerd of its own, on this
+# host and in its network namespace. A room of 8 on lab 05 asks 2.4 CPUs and this
+# host has 2. They are tainted: only pods that tolerate ROOM_TAINT go there (the
+# room test's namespaces, through PodTolerationRestriction), so the rest of the
+# suite never meets an image that is not on them.
+ROOM_NODES=(workshop-ci-room-1 workshop-ci-room-2)
+ROOM_TAINT="workshop.test/room"
+node_dir() { printf '%s/nodes/%s' "${STATE}" "$1"; }
+node_sock() { printf '%s/%s/containerd.sock' "${RUNDIR}" "$1"; }
+node_bridge() { printf 'workshop-r%s' "${1##*-}"; }
 SERVICE_CIDR="10.96.0.0/16"
 APISERVER_SERVICE_IP="10.96.0.1"
 DNS_IP="10.96.0.10"
@@ -46,6 +59,7 @@ DNS_IP="10.96.0.10"
 # cluster-up and removed by cluster-down.
 NODE_IP="10.242.255.1"
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy prometheus prometheus-sync registry)
+for node in "${ROOM_NODES[@]}"; do COMPONENTS+=("containerd-${node}" "kubelet-${node}"); done
 
 # shellcheck source=../common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"

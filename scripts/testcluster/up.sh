@@ -78,14 +78,16 @@ KUBECONFIG
   chmod 0600 "${KUBECONFIG_OUT}"
 }
 
-write_runtime_config() {
-  mkdir -p "${STATE}/cni" "${RUNDIR}"
-  cat >"${STATE}/containerd.toml" <<TOML
+# One node's containerd, CNI and kubelet configuration, in its own folder.
+write_node_config() { # dir containerd-root containerd-state socket bridge subnet kubelet-extra
+  local dir="$1"
+  mkdir -p "${dir}/cni" "$3"
+  cat >"${dir}/containerd.toml" <<TOML
 version = 2
-root = "${STATE}/containerd"
-state = "${RUNDIR}/containerd"
+root = "$2"
+state = "$3"
 [grpc]
-  address = "${SOCK}"
+  address = "$4"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "${PAUSE_IMAGE}"
   # This machine refuses a negative oom_score_adj, and kubelet asks -998 for
@@ -93,34 +95,27 @@ state = "${RUNDIR}/containerd"
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "${STATE}/cni"
+    conf_dir = "${dir}/cni"
   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
     runtime_type = "io.containerd.runc.v2"
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "${STATE}/certs.d"
 TOML
-  # Room mode's registry speaks plain HTTP on this host.
-  mkdir -p "${STATE}/certs.d/${REGISTRY_ADDRESS}"
-  cat >"${STATE}/certs.d/${REGISTRY_ADDRESS}/hosts.toml" <<TOML
-server = "http://${REGISTRY_ADDRESS}"
-[host."http://${REGISTRY_ADDRESS}"]
-  capabilities = ["pull", "resolve"]
-TOML
-  cat >"${STATE}/cni/10-workshop.conflist" <<CNI
+  cat >"${dir}/cni/10-workshop.conflist" <<CNI
 {"cniVersion": "1.0.0", "name": "workshop", "plugins": [
-  {"type": "bridge", "bridge": "workshop0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "${POD_CIDR}"}]],
+  {"type": "bridge", "bridge": "$5", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$6"}]],
             "routes": [{"dst": "0.0.0.0/0"}]}},
   {"type": "portmap", "capabilities": {"portMappings": true}},
   {"type": "loopback"}]}
 CNI
-  cat >"${STATE}/kubelet.yaml" <<KUBELET
+  cat >"${dir}/kubelet.yaml" <<KUBELET
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 # Kubernetes 1.35 refuses cgroup v1 unless told otherwise; this machine is v1.
 failCgroupV1: false
 cgroupDriver: cgroupfs
-containerRuntimeEndpoint: unix://${SOCK}
+containerRuntimeEndpoint: unix://$4
 address: ${NODE_IP}
 readOnlyPort: 0
 failSwapOn: false
@@ -137,14 +132,49 @@ clusterDomain: cluster.local
 evictionHard: {memory.available: 100Mi, nodefs.available: 2%, imagefs.available: 2%, nodefs.inodesFree: 2%}
 imageGCHighThresholdPercent: 98
 imageGCLowThresholdPercent: 95
+$7
 KUBELET
+}
+
+write_runtime_config() {
+  mkdir -p "${RUNDIR}"
+  write_node_config "${STATE}" "${STATE}/containerd" "${RUNDIR}/containerd" "${SOCK}" workshop0 "${POD_CIDR}" ""
+  # Room mode's registry speaks plain HTTP on this host.
+  mkdir -p "${STATE}/certs.d/${REGISTRY_ADDRESS}"
+  cat >"${STATE}/certs.d/${REGISTRY_ADDRESS}/hosts.toml" <<TOML
+server = "http://${REGISTRY_ADDRESS}"
+[host."http://${REGISTRY_ADDRESS}"]
+  capabilities = ["pull", "resolve"]
+TOML
+}
+
+# A room node: its own ports, and its pods in a cgroup tree of their own (the first
+# node's kubelet removes pod cgroups under /kubepods that it does not know).
+write_room_node_config() { # node number
+  local node="$1" n="$2" dir
+  dir="$(node_dir "${node}")"
+  write_node_config "${dir}" "${dir}/containerd" "${RUNDIR}/${node}" "$(node_sock "${node}")" \
+    "$(node_bridge "${node}")" "10.244.${n}.0/24" "port: $((10350 + n))
+healthzPort: $((10360 + n))
+cgroupRoot: /${node}
+podLogsDir: ${dir}/pod-logs
+registerWithTaints: [{key: ${ROOM_TAINT}, value: \"true\", effect: NoSchedule}]"
+  local controller
+  for controller in /sys/fs/cgroup/*/; do
+    [[ -f "${controller}cgroup.procs" && "${controller}" != */unified/ ]] || continue
+    mkdir -p "${controller}${node}"
+    # A new cpuset is empty: it takes its parent's CPUs and memory nodes.
+    if [[ -f "${controller}cpuset.cpus" ]]; then
+      cat "${controller}cpuset.cpus" >"${controller}${node}/cpuset.cpus"
+      cat "${controller}cpuset.mems" >"${controller}${node}/cpuset.mems"
+    fi
+  done
 }
 
 # Builds a one-binary image FROM scratch with Docker and imports it into the
 # cluster's containerd: no registry is involved.
-import_image() { # image binary user [args...]
+import_image() { # image binary user
   local image="$1" binary="$2" user="$3" dir
-  shift 3
   if "${CTR[@]}" images check "name==${image}" 2>/dev/null | grep -q complete; then return 0; fi
   dir="$(mktemp -d)"
   cp "${binary}" "${dir}/entrypoint"
@@ -210,7 +240,9 @@ install_network_policies() {
   local rule=(POSTROUTING -m mark --mark "${NETWORK_POLICIES_MARK}/${NETWORK_POLICIES_MARK}"
     -m comment --comment workshop-cluster -j NFQUEUE --queue-num "${NETWORK_POLICIES_QUEUE}")
   iptables -t mangle -C "${rule[@]}" 2>/dev/null || iptables -t mangle -A "${rule[@]}"
-  sed -e "s#@@IMAGE@@#${NETWORK_POLICIES_IMAGE}#" -e "s#@@QUEUE@@#${NETWORK_POLICIES_QUEUE}#" \
+  local nodes
+  nodes="$(IFS=,; echo "workshop-ci,${ROOM_NODES[*]}")"
+  sed -e "s#@@IMAGE@@#${NETWORK_POLICIES_IMAGE}#" -e "s#@@QUEUE@@#${NETWORK_POLICIES_QUEUE}#" -e "s#@@NODES@@#${nodes}#" \
     "$(dirname "${BASH_SOURCE[0]}")/network-policies.yaml" | kubectl_ apply -f - >/dev/null
   wait_for "NetworkPolicy enforcer running" 90 kubectl_ -n kube-system rollout status daemonset/kube-network-policies --timeout=2s
 }
@@ -229,6 +261,25 @@ http: {addr: ${REGISTRY_ADDRESS}, debug: {addr: ""}}
 YAML
   OTEL_TRACES_EXPORTER=none start registry "${REGISTRY_BIN}/registry" serve "${REGISTRY_DIR}/config.yml"
   wait_for "registry on ${REGISTRY_ADDRESS}" 30 registry_answers
+}
+
+# Room mode's nodes (lib.sh says why), each with the pause image and nothing
+# else: the room's pods pull their images from the room's registry.
+start_room_nodes() {
+  local node n=0 dir
+  for node in "${ROOM_NODES[@]}"; do
+    n=$((n + 1))
+    dir="$(node_dir "${node}")"
+    write_room_node_config "${node}" "${n}"
+    start "containerd-${node}" containerd --config "${dir}/containerd.toml"
+    CTR=(ctr --address "$(node_sock "${node}")" -n k8s.io)
+    wait_for "containerd of ${node}" 30 "${CTR[@]}" version
+    import_image "${PAUSE_IMAGE}" "${K8S_BIN}/pause" 65535:65535
+    start "kubelet-${node}" "${K8S_BIN}/kubelet" --config "${dir}/kubelet.yaml" \
+      --kubeconfig "${KUBECONFIG_OUT}" --hostname-override "${node}" --node-ip "${NODE_IP}" \
+      --root-dir "${dir}/kubelet" --cert-dir "${dir}/pki"
+  done
+  CTR=(ctr --address "${SOCK}" -n k8s.io)
 }
 
 main() {
@@ -258,7 +309,7 @@ main() {
     --service-account-key-file="${pki}/sa.pub" --service-account-signing-key-file="${pki}/sa.key" \
     --service-account-issuer=https://kubernetes.default.svc --token-auth-file="${pki}/tokens.csv" \
     --authorization-mode=Node,RBAC --service-cluster-ip-range="${SERVICE_CIDR}" \
-    --enable-admission-plugins=NodeRestriction,PodSecurity \
+    --enable-admission-plugins=NodeRestriction,PodSecurity,PodTolerationRestriction \
     --kubelet-preferred-address-types=InternalIP \
     --requestheader-client-ca-file="${pki}/front-proxy-ca.crt" \
     --requestheader-allowed-names=front-proxy-client \
@@ -277,11 +328,11 @@ main() {
     --horizontal-pod-autoscaler-sync-period=5s --leader-elect=false
   start kube-scheduler "${K8S_BIN}/kube-scheduler" --kubeconfig="${KUBECONFIG_OUT}" --bind-address=127.0.0.1 \
     --leader-elect=false
-  # Docker sets the FORWARD policy to DROP: let pod traffic routed back onto the
-  # bridge (pod -> ClusterIP -> pod) through.
+  # Docker sets the FORWARD policy to DROP: let pod traffic routed back onto a
+  # bridge (pod -> ClusterIP -> pod) or between the nodes' bridges through.
   for direction in -i -o; do
-    iptables -C FORWARD "${direction}" workshop0 -m comment --comment workshop-cluster -j ACCEPT 2>/dev/null ||
-      iptables -I FORWARD "${direction}" workshop0 -m comment --comment workshop-cluster -j ACCEPT
+    iptables -C FORWARD "${direction}" workshop+ -m comment --comment workshop-cluster -j ACCEPT 2>/dev/null ||
+      iptables -I FORWARD "${direction}" workshop+ -m comment --comment workshop-cluster -j ACCEPT
   done
   say "… containerd, kubelet, kube-proxy"
   start containerd containerd --config "${STATE}/containerd.toml"
@@ -290,8 +341,10 @@ main() {
   start kubelet "${K8S_BIN}/kubelet" --config "${STATE}/kubelet.yaml" --kubeconfig "${KUBECONFIG_OUT}" \
     --hostname-override workshop-ci --node-ip "${NODE_IP}" --root-dir "${STATE}/kubelet"
   start kube-proxy "${K8S_BIN}/kube-proxy" --kubeconfig "${KUBECONFIG_OUT}" --hostname-override workshop-ci \
-    --cluster-cidr "${POD_CIDR}" --bind-address=127.0.0.1 --metrics-bind-address=127.0.0.1:10249
+    --cluster-cidr "${CLUSTER_CIDR}" --bind-address=127.0.0.1 --metrics-bind-address=127.0.0.1:10249
   wait_for "node Ready" 120 kubectl_ wait --for=condition=Ready node/workshop-ci --timeout=2s
+  say "… room nodes: ${ROOM_NODES[*]}"
+  start_room_nodes
   say "… CoreDNS, metrics-server"
   install_addons
   say "… Prometheus Operator CRDs, Prometheus"
@@ -299,6 +352,10 @@ main() {
   say "… the room's registry and NetworkPolicy enforcer"
   install_registry
   install_network_policies
+  local node
+  for node in "${ROOM_NODES[@]}"; do
+    wait_for "${node} Ready" 120 kubectl_ wait --for=condition=Ready "node/${node}" --timeout=2s
+  done
   say "✓ cluster up in $((SECONDS - started)) s; export KUBECONFIG=${KUBECONFIG_OUT}"
 }
 

@@ -2,18 +2,32 @@
 
 Runs in a pod, from the learner's own image (standard library only), so every
 request goes through the Service's ClusterIP and kube-proxy, as real clients'
-would. A new connection per request: each one is routed afresh, so a pod that
-leaves the Service is noticed at once. Prints one JSON line of running totals
-per second, and a last one with "done": true.
+would (the name is resolved once, at the start). A new connection per request:
+each one is routed afresh, so a pod that leaves the Service is noticed at once.
+Prints one JSON line of running totals per second, and a last one with "done": true.
 
     python -c "$(cat inpod_load.py)" HOST PORT PATH KEY SECONDS WORKERS BODY
 """
 
 import http.client
 import json
+import socket
 import sys
 import threading
 import time
+
+
+def resolved(host: str) -> str:
+    """host's address, asked for up to 30 s; the name itself if no answer came (then
+    each request asks again, and its failures say gaierror)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return socket.getaddrinfo(host, None, socket.AF_INET)[0][4][0]
+        except OSError:
+            if time.monotonic() >= deadline:
+                return host
+            time.sleep(1)
 
 
 def main() -> None:
@@ -23,6 +37,10 @@ def main() -> None:
     headers = {"Content-Type": "application/json", "Connection": "close"}
     if key != "-":
         headers["X-API-Key"] = key
+    # The Service's name is resolved once: a lookup that times out on a busy cluster
+    # DNS is not a request the rollout dropped. Its ClusterIP stays for the run.
+    address = resolved(host)
+    headers["Host"] = host
     totals = {"sent": 0, "failed": 0, "errors": {}, "latencies": []}
     lock = threading.Lock()
     end = time.monotonic() + seconds
@@ -31,7 +49,7 @@ def main() -> None:
         while time.monotonic() < end:
             started = time.monotonic()
             reason = ""
-            connection = http.client.HTTPConnection(host, port, timeout=5)
+            connection = http.client.HTTPConnection(address, port, timeout=5)
             try:
                 connection.request("POST", path, body, headers)
                 response = connection.getresponse()

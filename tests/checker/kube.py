@@ -9,14 +9,18 @@ WORKSHOP_KUBE_CONTEXT or WORKSHOP_NAMESPACE say otherwise.
 import os
 import re
 import subprocess
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+import httpx
+
 from checker import procs, ui
-from checker.outcomes import Stop
+from checker.outcomes import Fail, Stop
 from checker.pins import installed_tool
 
 T = TypeVar("T")
@@ -154,6 +158,13 @@ def diagnostics(cluster: Cluster, namespace: str, selector: str, log_lines: int 
     return "\n".join(out) if out else "(no pods match " + selector + ")"
 
 
+class Forwarded(int):
+    """The local port of a port-forward, with what kubectl said since it started (why a
+    connection through it failed: "connection refused inside namespace …")."""
+
+    said: deque
+
+
 @contextmanager
 def port_forward(cluster: Cluster, namespace: str, target: str, port: int | str) -> Iterator[int]:
     """`kubectl port-forward` to target (pod/x or svc/x) on a free local port."""
@@ -194,6 +205,56 @@ def port_forward(cluster: Cluster, namespace: str, target: str, port: int | str)
         if not found:
             rest = first + (process.stdout.read() if process.poll() is not None else "")
             raise Stop(f"kubectl port-forward {target} failed: {rest.strip()[:200]}")
-        yield int(found.group(1))
+        local = Forwarded(int(found.group(1)))
+        local.said = deque(maxlen=20)
+        stream = process.stdout
+
+        # Read on, so that kubectl never blocks on a full pipe, and keep what it says.
+        def drain() -> None:
+            for line in stream:
+                if not line.startswith(("Forwarding from", "Handling connection")):
+                    local.said.append(line.strip())
+
+        threading.Thread(target=drain, daemon=True).start()
+        yield local
     finally:
         stop()
+
+
+# What kubectl says when the pod behind a port-forward refuses a connection.
+REFUSED = re.compile(r"dial tcp4? [^ ]+:(\d+): connect: ([a-z ]+)")
+
+
+@contextmanager
+def answering_port_forward(
+    cluster: Cluster, namespace: str, target: str, port: int | str, path: str = "/healthz",
+    timeout: float = 60.0,
+) -> Iterator[int]:  # fmt: skip
+    """A port-forward through which the service answers HTTP on path (any status).
+    A pod without a readiness probe (lab 04's) is ready before it listens, and kubectl
+    port-forward ends at the first connection the pod refuses: so reopen it until the
+    service answers, or say what kubectl saw."""
+    deadline = time.monotonic() + timeout
+    said = ""
+    with ExitStack() as stack:
+        with ui.waiting(f"the service to answer through port-forward {target}", timeout):
+            while True:
+                local = stack.enter_context(port_forward(cluster, namespace, target, port))
+                try:
+                    httpx.get(f"http://127.0.0.1:{local}{path}", timeout=10)
+                    break
+                except httpx.TransportError as exc:
+                    time.sleep(0.5)  # kubectl says why as the connection fails
+                    said = " ".join(getattr(local, "said", [])) or str(exc)
+                    stack.close()
+                if time.monotonic() >= deadline:
+                    refused = REFUSED.search(said)
+                    found = (f"the pod behind {target} refused port {refused[1]}: {refused[2]}"
+                             if refused else said[:300])  # fmt: skip
+                    raise Fail(f"no HTTP answer through kubectl port-forward in {timeout:.0f} s "
+                               f"({found})", f"an answer on {path} from the pods behind {target}",
+                               hint="the pods run but nothing listens on the port the Service "
+                                    "targets: kubectl logs deploy/diabetes-api says whether "
+                                    "uvicorn started, and on which port")  # fmt: skip
+                time.sleep(2)
+        yield local

@@ -3,7 +3,8 @@
 Lab 05's standard-library generator opens a connection per request from Python
 threads; it tops out far below what lab 09's compiled service answers. wrk is C
 and keeps its connections alive. The image (scripts/loadgen) is Debian's wrk on
-the service's own base image, loaded into the cluster by make loadgen-image.
+the service's own base image, loaded into the cluster by make loadgen-image (in
+room mode, pushed to the learner's own repository and run by digest).
 
 Each round runs wrk anew, so its connections are opened afresh and spread over
 the pods the Service has then: a kept-alive connection stays with the pod it
@@ -12,11 +13,14 @@ first reached, and a new pod would otherwise get no traffic at all.
 
 import contextlib
 import json
+import os
 import re
 import secrets
 import time
+from pathlib import Path
 
-from checker import artifact, kube, procs
+from checker import artifact, kube, procs, roomreport
+from checker.course import REPO
 from checker.outcomes import Stop
 from checker.pins import pins
 from checker.serving import Result, ServingError, parse_wrk
@@ -32,6 +36,16 @@ wrk.body = os.getenv("BODY")
 
 
 def image() -> str:
+    """The pinned name, loaded into kind; in room mode, the learner's own push of it
+    to the room's registry, by digest (scripts/loadgen-image.sh)."""
+    if roomreport.in_room():
+        pushed = Path(os.environ.get("WORKSHOP_LAST_LOADGEN_PUSH")
+                      or REPO / ".workshop" / "pushed-loadgen")  # fmt: skip
+        if pushed.exists() and pushed.read_text().strip():
+            return pushed.read_text().strip()
+        raise Stop("room mode: no push of the load generator image recorded",
+                   hint="make deploy 10 pushes it to your repository (or make loadgen-image)",
+                   detail=str(pushed))  # fmt: skip
     return pins().get("LOADGEN_IMAGE", "workshop.local/loadgen:wrk-4.1.0")
 
 
@@ -71,7 +85,8 @@ def start(cluster, ns: str, url: str, key: str, connections: int, seconds: float
         stop(cluster, ns, name)
         if "ErrImageNeverPull" in detail or "ImagePull" in detail:
             raise Stop(f"the load generator image {image()} is not in the cluster",
-                       hint="make loadgen-image builds it and loads it into the cluster",
+                       hint="make loadgen-image builds it and loads it into the cluster "
+                            "(in room mode, pushes it)",
                        detail=detail)  # fmt: skip
         raise Stop("the load generator pod did not start", hint="kubectl describe pod shows why",
                    detail=detail)  # fmt: skip

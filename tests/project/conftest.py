@@ -1,10 +1,13 @@
 """Shared helpers for the project's own tests."""
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +92,20 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped tests count as failures here: {reason}"
     return report
+
+
+@contextlib.contextmanager
+def the_clusters_adapter():
+    """The Prometheus Adapter serves one cluster-wide API with one set of rules: the
+    cases that install it (lab 10's) and the room's learner on lab 10 take turns,
+    across xdist workers."""
+    path = Path(tempfile.gettempdir()) / "ml-workshop-adapter.lock"
+    with path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 passes, each starter fails, and every seeded mistake is caught by its check.
 Each case deploys into a namespace of its own, removed afterwards."""
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -14,7 +15,7 @@ from checker import kube, promql
 from checker.course import REPO, find
 from checker.outcomes import Stop
 from project import seeded
-from project.conftest import LIVE, copy_tree, run_checker
+from project.conftest import LIVE, copy_tree, run_checker, the_clusters_adapter
 from project.test_mistakes import mistake_id
 
 pytestmark = [pytest.mark.full, pytest.mark.cluster]
@@ -50,6 +51,12 @@ def own_node_port(tree: Path) -> None:
 
 
 def deploy_and_check(cluster, lab, tree: Path, tmp_path: Path, *extra: str, deploy: bool = True):
+    adapter = (tree / "monitoring" / "adapter-values.yaml").exists() and deploy
+    with the_clusters_adapter() if adapter else contextlib.nullcontext():
+        return deployed_and_checked(cluster, lab, tree, tmp_path, *extra, deploy=deploy)
+
+
+def deployed_and_checked(cluster, lab, tree: Path, tmp_path: Path, *extra: str, deploy: bool):
     namespace = f"lab{lab.code}-{secrets.token_hex(3)}"
     own_node_port(tree)
     env = {"WORKSHOP_NAMESPACE": namespace, "WORKSHOP_ROLLOUT_TIMEOUT": "60",

@@ -92,6 +92,12 @@ def test_kubeconfigs_are_private_and_name_the_namespace(room):
         ("list services", "monitoring", "yes"),
         ("get secrets", "monitoring", "no"),
         ("create pods", "monitoring", "no"),
+        # Lab 10 on the room's Adapter: its APIService and its rules, by name only (reading
+        # the metric itself is proven by a learner passing lab 10: test_room_board.py).
+        ("get apiservices.apiregistration.k8s.io/v1beta1.custom.metrics.k8s.io", "cluster", "yes"),
+        ("list apiservices.apiregistration.k8s.io", "cluster", "no"),
+        ("get configmaps/prometheus-adapter", "monitoring", "yes"),
+        ("list configmaps", "monitoring", "no"),
     ],
 )
 def test_a_learner_works_in_their_namespace_and_nowhere_else(room, verb, where, allowed):

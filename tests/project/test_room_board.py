@@ -1,12 +1,14 @@
-"""The room board for a room of 8 on a real cluster: learners run lab 04's real
-checker on their own folders (the solution, the starter, a seeded mistake, nothing
-yet); one joins with make join's script, pushes her image to the room's registry
-(distribution's, on the test cluster), deploys it by digest and passes the
-unchanged checker with her own kubeconfig; another learner can neither replace
+"""A room of 9 on a real cluster, each learner acting only through their own
+kubeconfig: 8 learners join with make join's script, push their image to the room's
+registry (distribution's, on the test cluster), deploy lab 05's solution by digest
+and pass the unchanged checker, all at once on the room's nodes; the board shows 8 ✓
+and one learner not started. Then one learner's seeded mistake shows ✗ with its
+hint, and one learner ahead on lab 07 uses the room's one Prometheus. Ana did lab 04
+first: its checker proves she runs her own push. Another learner can neither replace
 what runs in her namespace nor connect to her pods (NetworkPolicy, enforced by
-kube-network-policies); the board reads what each run published in their
-namespace, and its page is rendered by a real headless browser (Debian's
-chromium). WORKSHOP_UPDATE_SCREENSHOTS=1 also writes the README's picture."""
+kube-network-policies). The board reads what each run published in their namespace,
+and its page is rendered by a real headless browser (Debian's chromium).
+WORKSHOP_UPDATE_SCREENSHOTS=1 also writes the README's picture."""
 
 import json
 import os
@@ -22,12 +24,17 @@ import pytest
 
 from checker.course import REPO, find
 from project import seeded
-from project.conftest import copy_tree, run_checker
+from project.conftest import copy_tree, run_checker, the_clusters_adapter
 
 pytestmark = [pytest.mark.full, pytest.mark.cluster]
 ROOM_PY = [sys.executable, str(REPO / "scripts" / "room" / "room.py")]
 BOARD_PY = [sys.executable, str(REPO / "scripts" / "room" / "board.py")]
-LEARNERS = ["ana", "ben", "chloe", "dev", "emre", "fatou", "gus", "hana"]
+LEARNERS = ["ana", "ben", "chloe", "dev", "emre", "fatou", "gus", "hana", "ivy"]
+DEPLOYING = LEARNERS[:8]  # ivy has not started
+# The test cluster's room nodes take only pods that tolerate this (scripts/testcluster/lib.sh):
+# as the cluster's admin, the test gives the room's namespaces that toleration.
+ROOM_TOLERATION = json.dumps([{"key": "workshop.test/room", "operator": "Exists",
+                               "effect": "NoSchedule"}])  # fmt: skip
 SCREENSHOT = REPO / "scripts" / "room" / "room-board.png"
 REGISTRY = "127.0.0.1:5000"  # the test cluster's (scripts/testcluster/up.sh)
 
@@ -48,6 +55,13 @@ def room(tmp_path_factory):
     done = subprocess.run([*ROOM_PY, "up", str(path)], capture_output=True, text=True,
                           timeout=600, check=False)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+    for learner in LEARNERS:
+        annotated = subprocess.run(["kubectl", "annotate", "--overwrite", "namespace",
+                                    f"{name}-{learner}",
+                                    f"scheduler.alpha.kubernetes.io/defaultTolerations="
+                                    f"{ROOM_TOLERATION}"], capture_output=True, text=True,
+                                   timeout=60, check=False)  # fmt: skip
+        assert annotated.returncode == 0, annotated.stderr
     yield name, path, folder
     subprocess.run([*ROOM_PY, "down", str(path)], capture_output=True, timeout=600, check=False)
 
@@ -61,70 +75,123 @@ def as_learner(room_name: str, learner: str) -> dict:
 @pytest.fixture(scope="module")
 def board(room):
     name, path, folder = room
-    lab = find(4)
-    # A learner with YAML that does not parse: the board shows where chloe is stuck.
-    mistake = next(m for m in seeded.of(lab).mistakes if m.id == "yaml-syntax")
-    trees = {"solution": copy_tree(lab, lab.solution_path, folder / "solution"),
-             "starter": copy_tree(lab, lab.tree_path, folder / "starter")}  # fmt: skip
-    trees["mistake"] = copy_tree(lab, lab.solution_path, folder / "mistake")
-    mistake.apply(trees["mistake"])
-    trees["ana"] = own_tree(lab, "ana", folder)
-    # ana joins as make join does, deploys the solution and passes; the others are
-    # where a room is mid-lab.
-    started = time.monotonic()
-    joined = joined_env(name, folder / "ana-state")
-    deployed = subprocess.run([str(REPO / "scripts" / "deploy.sh"), str(trees["ana"])],
-                              env=joined, capture_output=True, text=True, timeout=900,
-                              check=False)  # fmt: skip
-    assert deployed.returncode == 0, deployed.stderr[-2000:]
-    print(f"ana deployed in {time.monotonic() - started:.0f} s")
-    plan = {
-        "ana": "ana",
-        "ben": "solution",
-        "chloe": "mistake",
-        "dev": "starter",
-        "emre": "starter",
-        "fatou": "solution",
-    }  # gus is ahead, on lab 07; hana has not started
-    # As in a room, the learners run their checkers at the same time.
-    started = time.monotonic()
+    lab4, lab5 = find(4), find(5)
+    ana_env = joined_env(name, folder / "ana-state")
+    ana: dict = {}
 
-    def check(learner: str):
-        env = joined if learner == "ana" else as_learner(name, learner)
-        return learner, run_checker(lab, trees[plan[learner]], folder / learner, env=env)
+    def ana_on_lab04():
+        """ana did lab 04 first: its checker verifies she runs her own push, by digest."""
+        tree = own_tree(lab4, "ana", folder)
+        ana["deploy"] = deploy(tree, ana_env)
+        ana["run"] = run_checker(lab4, tree, folder / "ana-04", env=ana_env)
+        # Her checker, given a last push that is not what runs (someone else's, or older).
+        pushed = (folder / "ana-state" / "pushed").read_text().strip()
+        stale = folder / "ana-state" / "stale-push"
+        stale.write_text(f"{pushed.rsplit('@', 1)[0]}@sha256:{'0' * 64}\n")
+        ana["stale"] = run_checker(lab4, tree, folder / "ana-04-stale", "--until", "image_tag",
+                                   env={**ana_env, "WORKSHOP_LAST_PUSH": str(stale)})  # fmt: skip
 
-    def ahead_on_lab07():
-        """gus deploys lab 07 and checks it against the room's one Prometheus."""
+    # Eight learners deploy lab 05's solution and check it, 3 at once, as in a room.
+    def on_lab05(learner: str):
+        if learner == "ana":
+            ana_on_lab04()
+            env = ana_env
+        else:
+            env = joined_env(name, folder / f"{learner}-state", learner)
+        tree = own_tree(lab5, learner, folder)
+        done = deploy(tree, env)
+        run = run_checker(lab5, tree, folder / learner, env=env) if done.returncode == 0 else None
+        return learner, SimpleNamespace(deploy=done, run=run, env=env, tree=tree)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        lab05 = dict(pool.map(on_lab05, DEPLOYING))
+    print(f"{len(DEPLOYING)} learners deployed and checked lab 05 (ana lab 04 first) in "
+          f"{time.monotonic() - started:.0f} s")  # fmt: skip
+    first = show_board(path, folder / "first")
+
+    # Then hana breaks her liveness probe, gus goes on to lab 07 and fatou to lab 10.
+    def hana_mistake():
+        mistake = next(m for m in seeded.of(lab5).mistakes if m.id == "liveness-on-readyz")
+        tree = copy_tree(lab5, lab5.solution_path, folder / "hana-mistake")
+        (tree / "app" / "learner.txt").write_text("hana\n")
+        mistake.apply(tree)
+        env = lab05["hana"].env
+        done = deploy(tree, env)
+        return done, run_checker(lab5, tree, folder / "hana-again", env=env)
+
+    def gus_on_lab07():
         lab7 = find(7)
         tree = own_tree(lab7, "gus", folder)
-        env = joined_env(name, folder / "gus-state", "gus")
-        done = subprocess.run([str(REPO / "scripts" / "deploy.sh"), str(tree)], env=env,
-                              capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+        env = lab05["gus"].env
+        done = deploy(tree, env)
         if done.returncode != 0:
             return done, None
-        return done, run_checker(lab7, tree, folder / "gus", env=env)
+        return done, run_checker(lab7, tree, folder / "gus-07", env=env)
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        gus = pool.submit(ahead_on_lab07)  # the longest first
-        runs = dict(pool.map(check, plan))
-        gus_deployed, gus_run = gus.result()
-    print(f"{len(plan) + 1} checker runs in {time.monotonic() - started:.0f} s")
-    out = folder / "out"
+    def fatou_on_lab10():
+        """The room's one Adapter, installed by the instructor with the reference rule;
+        fatou's own rule differs (a 2-minute window), so her checker says whose rule
+        computes the metric her HPA reads."""
+        lab10 = find(10)
+        tree = own_tree(lab10, "fatou", folder)
+        values = tree / "monitoring" / "adapter-values.yaml"
+        values.write_text(values.read_text().replace("[1m]", "[2m]"))
+        env = {
+            **lab05["fatou"].env,
+            "WORKSHOP_LAST_LOADGEN_PUSH": str(folder / "fatou-state" / "pushed-loadgen"),
+        }
+        admin = {k: v for k, v in os.environ.items() if not k.startswith("WORKSHOP_ROOM")}
+        with the_clusters_adapter():
+            installed = subprocess.run([str(REPO / "scripts" / "adapter-up.sh"),
+                                        str(lab10.solution_path)], env=admin,
+                                       capture_output=True, text=True, timeout=600,
+                                       check=False)  # fmt: skip
+            if installed.returncode != 0:
+                return installed, None
+            done = deploy(tree, env)
+            if done.returncode != 0:
+                return done, None
+            return done, run_checker(lab10, tree, folder / "fatou-10", env=env)
+
     started = time.monotonic()
-    done = subprocess.run([*BOARD_PY, str(path), "4", "--out", str(out), "--jobs", "4"],
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        fatou = pool.submit(fatou_on_lab10)  # the longest first
+        gus, hana = pool.submit(gus_on_lab07), pool.submit(hana_mistake)
+        (gus_deployed, gus_run), (_, hana_run) = gus.result(), hana.result()
+        fatou_deployed, fatou_run = fatou.result()
+    print(f"hana's mistake, gus on lab 07, fatou on lab 10 in {time.monotonic() - started:.0f} s")
+    second = show_board(path, folder / "second")
+    return SimpleNamespace(
+        first=first,
+        second=second,
+        lab05=lab05,
+        ana04=ana["run"],
+        ana04_deploy=ana["deploy"],
+        ana04_stale=ana["stale"],
+        hana=hana_run,
+        gus_deploy_log=gus_deployed.stderr,
+        gus=gus_run,
+        fatou_deploy_log=fatou_deployed.stdout + fatou_deployed.stderr,
+        fatou=fatou_run,
+        folder=folder,
+    )
+
+
+def deploy(tree, env) -> subprocess.CompletedProcess:
+    return subprocess.run([str(REPO / "scripts" / "deploy.sh"), str(tree)], env=env,
+                          capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+
+
+def show_board(path, out) -> SimpleNamespace:
+    started = time.monotonic()
+    done = subprocess.run([*BOARD_PY, str(path), "5", "--out", str(out), "--jobs", "4"],
                           capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     print(f"the board of {len(LEARNERS)} in {time.monotonic() - started:.1f} s")
-    return SimpleNamespace(
-        text=done.stdout,
-        data=json.loads((out / "board.json").read_text()),
-        page=out / "board.html",
-        deploy_log=deployed.stderr,
-        ana=runs["ana"],
-        gus_deploy_log=gus_deployed.stderr,
-        gus=gus_run,
-        folder=folder,
-    )
+    data = json.loads((out / "board.json").read_text())
+    return SimpleNamespace(text=done.stdout, data=data, page=out / "board.html",
+                           rows={row["learner"]: row for row in data["rows"]})  # fmt: skip
 
 
 def own_tree(lab, learner: str, folder):
@@ -155,8 +222,25 @@ def joined_env(room_name: str, state, learner: str = "ana") -> dict:
 
 
 def test_a_learner_joins_deploys_and_passes_the_unchanged_checker(board):
-    assert "Services get a ClusterIP" in board.deploy_log and "pushed" in board.deploy_log
-    assert board.ana.code == 0, board.ana.output
+    log = board.ana04_deploy.stderr
+    assert board.ana04_deploy.returncode == 0, log[-2000:]
+    assert "Services get a ClusterIP" in log and "pushed" in log
+    assert board.ana04.code == 0, board.ana04.output
+
+
+def test_eight_learners_deploy_lab05_at_once_and_pass(board):
+    """The room test: each learner's own push, deployed by digest in their own
+    namespace, all running at the same time (the room's nodes), each passing lab 05's
+    unchanged checker with their own kubeconfig."""
+    for learner, done in board.lab05.items():
+        assert done.deploy.returncode == 0, f"{learner}: {done.deploy.stderr[-2000:]}"
+        assert done.run.code == 0, f"{learner}: {done.run.output}"
+    rows = board.first.rows
+    assert list(rows) == LEARNERS
+    assert all(rows[learner]["passed"] and rows[learner]["pods"] == "3/3"
+               for learner in DEPLOYING), board.first.text  # fmt: skip
+    assert rows["ivy"]["marks"] == {} and rows["ivy"]["minutes_on_lab"] is None
+    assert "8 of 9 done" in board.first.text and "not started" in board.first.text
 
 
 def kubectl_as(room_name: str, learner: str, *args: str, stdin: str | None = None):
@@ -212,12 +296,7 @@ def test_anothers_push_to_her_repository_changes_nothing_that_runs(room, board):
     assert digest not in done.stdout  # the tag now names ben's image
     assert all(found.endswith(digest) for found in running_images(name, "ana"))
     # Her checker, given a last push that is not what runs (ben's, or an older one).
-    stale = folder / "ana-state" / "stale-push"
-    stale.write_text(f"{repository}@sha256:{'0' * 64}\n")
-    env = {**joined_env(name, folder / "ana-again"), "WORKSHOP_LAST_PUSH": str(stale)}
-    lab = find(4)
-    tree = folder / "ana-tree" / lab.solution_path.name
-    run = run_checker(lab, tree, folder / "ana-stale", "--until", "image_tag", env=env)
+    run = board.ana04_stale
     assert run.code == 1, run.output
     assert "your last push" in run.output and "someone else's image" in run.output, run.output
 
@@ -277,25 +356,25 @@ def test_a_learner_cannot_connect_to_anothers_pods(room, board):
     assert answers.get("ben", "").startswith("no connection"), answers
 
 
-def test_the_board_shows_each_learners_own_run(board):
-    text, data = board.text, board.data
-    rows = {row["learner"]: row for row in data["rows"]}
-    assert list(rows) == LEARNERS
-    assert rows["ana"]["passed"] and rows["ana"]["pods"] == "3/3"
-    assert not rows["ben"]["passed"] and rows["ben"]["first_failure"], "ben never deployed"
-    assert rows["dev"]["first_failure"] and rows["dev"]["hint"]
-    assert rows["gus"]["marks"] == {} and rows["gus"]["minutes_on_lab"] is None
-    assert "1 of 8 done" in text and "not started" in text
+def test_a_seeded_mistake_shows_on_the_board_with_its_hint(board):
+    assert board.hana.code == 1, board.hana.output
+    rows = board.second.rows
+    assert not rows["hana"]["passed"], board.second.text
+    failed = [check for check, status in rows["hana"]["marks"].items() if status == "failed"]
+    assert failed[:1] == ["probes_distinct"], board.second.text
+    assert rows["hana"]["first_failure"] and "liveness" in rows["hana"]["hint"], rows["hana"]
+    assert all(rows[learner]["passed"] for learner in DEPLOYING if learner != "hana")
+    assert "7 of 9 done" in board.second.text
 
 
 def test_the_page_renders_in_a_real_browser(board, tmp_path):
-    page = board.page
+    page = board.second.page
     dom = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
                           "--dump-dom", page.as_uri()], capture_output=True, text=True,
                          timeout=120, check=False)  # fmt: skip
     assert dom.returncode == 0, dom.stderr[-1000:]
     assert dom.stdout.count('<td class="learner">') == len(LEARNERS)
-    assert 'http-equiv="refresh"' in dom.stdout and "1 of 8 done" in dom.stdout
+    assert 'http-equiv="refresh"' in dom.stdout and "7 of 9 done" in dom.stdout
     shot = tmp_path / "board.png"
     done = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
                            "--hide-scrollbars", "--window-size=1600,820",
@@ -326,3 +405,15 @@ def test_a_learner_ahead_on_lab07_uses_the_rooms_one_prometheus(board):
     assert statuses.pop("grafana_dashboard") == "not-run", board.gus.output
     assert set(statuses.values()) == {"passed"}, board.gus.output
     assert "targets up in Prometheus" in board.gus.output
+
+
+def test_a_learner_on_lab10_scales_on_the_rooms_one_adapter(board):
+    """Lab 10 in room mode: the load generator pushed to her own repository and run by
+    digest, the metric from the room's Adapter (the instructor's rule, not hers, which
+    the checker says), and the scale-out and scale-in of her own HPA."""
+    assert board.fatou is not None, board.fatou_deploy_log[-2000:]
+    assert "the room's Prometheus Adapter serves" in board.fatou_deploy_log
+    assert board.fatou.code == 0, board.fatou.output
+    assert "with the instructor's rule, not yours" in board.fatou.output, board.fatou.output
+    pushed = (board.folder / "fatou-state" / "pushed-loadgen").read_text()
+    assert "/loadgen@sha256:" in pushed, pushed

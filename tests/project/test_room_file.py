@@ -72,8 +72,13 @@ def test_everything_room_up_applies_carries_the_room_label(tmp_path):
     cluster_scoped = {o["kind"] for o in objects if "namespace" not in o["metadata"]}
     assert cluster_scoped == {"Namespace", "ClusterRole", "ClusterRoleBinding"}
     [grant] = [o for o in objects if o["kind"] == "ClusterRole"]
+    # Each cluster-wide grant names the one object: her Namespace, lab 10's APIService.
     assert grant["rules"] == [{"apiGroups": [""], "resources": ["namespaces"],
-                               "resourceNames": ["lyon-ana"], "verbs": ["get"]}]  # fmt: skip
+                               "resourceNames": ["lyon-ana"], "verbs": ["get"]},
+                              {"apiGroups": ["apiregistration.k8s.io"],
+                               "resources": ["apiservices"],
+                               "resourceNames": ["v1beta1.custom.metrics.k8s.io"],
+                               "verbs": ["get"]}]  # fmt: skip
 
 
 def test_each_learner_pushes_to_a_repository_of_their_own(tmp_path):
@@ -93,7 +98,10 @@ def test_learners_may_port_forward_to_the_rooms_monitoring_and_read_nothing_else
     assert {o["metadata"]["namespace"] for o in (role, binding)} == {"monitoring"}
     assert all(o["metadata"]["labels"][room.ROOM_LABEL] == "lyon" for o in (role, binding))
     granted = {r for rule in role["rules"] for r in rule["resources"]}
-    assert granted == {"services", "pods", "pods/portforward"}
+    assert granted == {"services", "pods", "pods/portforward", "configmaps"}
+    # Of the ConfigMaps, only the room's Adapter's (its rules, for lab 10's checker).
+    [configmaps] = [rule for rule in role["rules"] if rule["resources"] == ["configmaps"]]
+    assert configmaps["resourceNames"] == ["prometheus-adapter"] and configmaps["verbs"] == ["get"]
     assert [s["namespace"] for s in binding["subjects"]] == ["lyon-ana", "lyon-ben"]
 
 

@@ -174,12 +174,13 @@ def test_service_endpoints(service):
 
 @pytest.fixture(scope="session")
 def api(cluster, service):
-    """An HTTP client to the Service through kubectl port-forward."""
+    """An HTTP client to the Service through kubectl port-forward, once it answers: lab
+    04's pods have no readiness probe yet, so ready is not yet listening."""
     if service.error:
         raise Needs("a Service with ready endpoints")
     target = f"svc/{service.name}"
     with (
-        kube.port_forward(cluster, service.namespace, target, service.port) as port,
+        kube.answering_port_forward(cluster, service.namespace, target, service.port) as port,
         httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
     ):
         yield client

@@ -235,6 +235,18 @@ def finish_rollout(cluster, deployment) -> bool:
     )
 
 
+def dns_only(stats: dict) -> str:
+    """The hint when every failure was the load pod's own name lookup (the cluster's
+    DNS did not answer): no pod of the learner's dropped those requests."""
+    errors = stats.get("errors") or {}
+    if stats.get("failed") and set(errors) == {"gaierror"}:
+        return (
+            "the load pod could not resolve the Service's name: the cluster's DNS did "
+            "not answer, not your pods; kubectl -n kube-system get pods, then run again"
+        )
+    return ""
+
+
 def report(stats: dict) -> str:
     errors = ", ".join(f"{k}: {v}" for k, v in sorted(stats.get("errors", {}).items()))
     return (
@@ -408,6 +420,5 @@ def test_zero_downtime(cluster, deployment, service, api_key):
         "a rollout that completes",
         detail=kube.diagnostics(cluster, ns, APP_SELECTOR),
     )
-    expect(
-        stats["failed"] == 0 and enough, report(stats), f"0 failed out of at least {MIN_REQUESTS}"
-    )
+    expect(stats["failed"] == 0 and enough, report(stats),
+           f"0 failed out of at least {MIN_REQUESTS}", hint=dns_only(stats))  # fmt: skip

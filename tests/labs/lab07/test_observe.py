@@ -606,6 +606,16 @@ def read_names(expr: str) -> set[str]:
         return set()
 
 
+def traffic_scraped(prom, namespace: str) -> bool:
+    """Prometheus has a sample of the checker's own requests: the service's request
+    counter (its name checked on /metrics above) for POST /predict in the namespace."""
+    try:
+        return bool(prom.query(f'http_requests_total{{namespace="{namespace}", '
+                               'handler="/predict"}'))  # fmt: skip
+    except promql.QueryError:
+        return False
+
+
 def test_panels_return_data(prometheus, dashboard, deployment, traffic):
     """After the checker's own traffic, every dashboard panel returns data"""
     prom = ready_prometheus(prometheus)
@@ -635,11 +645,13 @@ def test_panels_return_data(prometheus, dashboard, deployment, traffic):
                 results[title] = [f"error: {exc}"]
         if all(v and not v[0].startswith("error") for v in results.values()):
             return True
-        # Once every other panel has data the traffic has been scraped: a name that
-        # Prometheus still has no series of is misspelt, and waiting will not fill it.
+        # Once the checker's traffic has been scraped and every other panel has data, a
+        # name that Prometheus still has no series of is misspelt, and waiting will not
+        # fill it. Other panels' series alone prove nothing: some exist before any
+        # request (counters the service starts at zero, the pods' CPU).
         empty = {title for title, found in results.items() if not found}
         unknown.clear()
-        if empty and len(empty) < len(results):
+        if empty and len(empty) < len(results) and traffic_scraped(prom, deployment.namespace):
             known = prom.names()
             for title, expr in queries:
                 if title in empty and (missing := read_names(expr) - known):
