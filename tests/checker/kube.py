@@ -166,7 +166,9 @@ class Forwarded(int):
 
 
 @contextmanager
-def port_forward(cluster: Cluster, namespace: str, target: str, port: int | str) -> Iterator[int]:
+def port_forward(
+    cluster: Cluster, namespace: str, target: str, port: int | str
+) -> Iterator[Forwarded]:
     """`kubectl port-forward` to target (pod/x or svc/x) on a free local port."""
     command = [
         kubectl(),
@@ -229,7 +231,7 @@ REFUSED = re.compile(r"dial tcp4? [^ ]+:(\d+): connect: ([a-z ]+)")
 def answering_port_forward(
     cluster: Cluster, namespace: str, target: str, port: int | str, path: str = "/healthz",
     timeout: float = 60.0,
-) -> Iterator[int]:  # fmt: skip
+) -> Iterator[Forwarded]:  # fmt: skip
     """A port-forward through which the service answers HTTP on path (any status).
     A pod without a readiness probe (lab 04's) is ready before it listens, and kubectl
     port-forward ends at the first connection the pod refuses: so reopen it until the
@@ -245,7 +247,7 @@ def answering_port_forward(
                     break
                 except httpx.TransportError as exc:
                     time.sleep(0.5)  # kubectl says why as the connection fails
-                    said = " ".join(getattr(local, "said", [])) or str(exc)
+                    said = " ".join(local.said) or str(exc)
                     stack.close()
                 if time.monotonic() >= deadline:
                     refused = REFUSED.search(said)

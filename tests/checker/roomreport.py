@@ -8,14 +8,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from checker import ui
-from checker.course import Lab
+from checker.course import REPO, Lab
 
 CONFIGMAP = "ml-workshop-progress"
+# Where a room-mode check's hint points.
+SEE = "Room mode (README.md, For instructors)"
 LABELS = {"app.kubernetes.io/name": CONFIGMAP, "app.kubernetes.io/part-of": "ml-workshop"}
 
 
 def in_room() -> bool:
     return os.environ.get("WORKSHOP_ROOM") == "1" and bool(os.environ.get("WORKSHOP_NAMESPACE"))
+
+
+def last_push(variable: str, name: str) -> tuple[Path, str]:
+    """Where scripts/push-image.sh recorded this learner's last push of an image
+    (variable, else .workshop/name), and that reference: "" when there is none."""
+    path = Path(os.environ.get(variable) or REPO / ".workshop" / name)
+    return path, path.read_text().strip() if path.exists() else ""
 
 
 def asked() -> bool:

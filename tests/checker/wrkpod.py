@@ -13,14 +13,11 @@ first reached, and a new pod would otherwise get no traffic at all.
 
 import contextlib
 import json
-import os
 import re
 import secrets
 import time
-from pathlib import Path
 
 from checker import artifact, kube, procs, roomreport
-from checker.course import REPO
 from checker.outcomes import Stop
 from checker.pins import pins
 from checker.serving import Result, ServingError, parse_wrk
@@ -39,10 +36,9 @@ def image() -> str:
     """The pinned name, loaded into kind; in room mode, the learner's own push of it
     to the room's registry, by digest (scripts/loadgen-image.sh)."""
     if roomreport.in_room():
-        pushed = Path(os.environ.get("WORKSHOP_LAST_LOADGEN_PUSH")
-                      or REPO / ".workshop" / "pushed-loadgen")  # fmt: skip
-        if pushed.exists() and pushed.read_text().strip():
-            return pushed.read_text().strip()
+        pushed, reference = roomreport.last_push("WORKSHOP_LAST_LOADGEN_PUSH", "pushed-loadgen")
+        if reference:
+            return reference
         raise Stop("room mode: no push of the load generator image recorded",
                    hint="make deploy 10 pushes it to your repository (or make loadgen-image)",
                    detail=str(pushed))  # fmt: skip

@@ -101,7 +101,7 @@ def board(room):
         tree = own_tree(lab5, learner, folder)
         done = deploy(tree, env)
         run = run_checker(lab5, tree, folder / learner, env=env) if done.returncode == 0 else None
-        return learner, SimpleNamespace(deploy=done, run=run, env=env, tree=tree)
+        return learner, SimpleNamespace(deploy=done, run=run, env=env)
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -113,8 +113,7 @@ def board(room):
     # Then hana breaks her liveness probe, gus goes on to lab 07 and fatou to lab 10.
     def hana_mistake():
         mistake = next(m for m in seeded.of(lab5).mistakes if m.id == "liveness-on-readyz")
-        tree = copy_tree(lab5, lab5.solution_path, folder / "hana-mistake")
-        (tree / "app" / "learner.txt").write_text("hana\n")
+        tree = own_tree(lab5, "hana", folder, "hana-mistake")
         mistake.apply(tree)
         env = lab05["hana"].env
         done = deploy(tree, env)
@@ -194,12 +193,12 @@ def show_board(path, out) -> SimpleNamespace:
                            rows={row["learner"]: row for row in data["rows"]})  # fmt: skip
 
 
-def own_tree(lab, learner: str, folder):
+def own_tree(lab, learner: str, folder, where: str = ""):
     """A learner's copy of a solution whose image is their own: the live tier imports
     the solution's image into this test cluster by name (ctr import), and containerd
     1.6's CRI does not see a name imported for an image it already pulled under
     another name (a digest, here)."""
-    tree = copy_tree(lab, lab.solution_path, folder / f"{learner}-tree")
+    tree = copy_tree(lab, lab.solution_path, folder / (where or f"{learner}-tree"))
     (tree / "app" / "learner.txt").write_text(f"{learner}\n")
     return tree
 

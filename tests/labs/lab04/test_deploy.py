@@ -101,29 +101,26 @@ def test_image_tag(deployment):
         expect(image.endswith(built), image, f"{built}, the image make image built last")
 
 
-ROOM_SEE = "Room mode (README.md, For instructors)"
-
-
 def room_image(deployment, image: str) -> None:
     """Room mode: the Deployment names, by digest, what this learner pushed last, and
     every pod runs that digest. A digest no other learner's push can produce."""
-    pushed = Path(os.environ.get("WORKSHOP_LAST_PUSH") or REPO / ".workshop" / "pushed")
+    pushed, mine = roomreport.last_push("WORKSHOP_LAST_PUSH", "pushed")
     expect("@sha256:" in image, image, "your image pinned by digest (repository@sha256:…)",
-           hint="make deploy N pushes your image and pins its digest", see=ROOM_SEE)  # fmt: skip
-    mine = pushed.read_text().strip() if pushed.exists() else ""
+           hint="make deploy N pushes your image and pins its digest",
+           see=roomreport.SEE)  # fmt: skip
     expect(
         mine,
         f"no push of yours recorded ({pushed})",
         f"your own push of {image}",
         hint="make deploy N (it pushes to your repository, then deploys)",
-        see=ROOM_SEE,
+        see=roomreport.SEE,
     )
     expect(
         image == mine,
         image,
         f"{mine}, your last push",
         hint="someone else's image, or an older deploy: make deploy N",
-        see=ROOM_SEE,
+        see=roomreport.SEE,
     )
     digest = mine.rsplit("@", 1)[1]
     running = sorted({s.image_id for p in deployment.pods for s in p.status.container_statuses or []
@@ -131,7 +128,7 @@ def room_image(deployment, image: str) -> None:
     others = [found for found in running if found and not found.endswith(digest)]
     expect(not others, ", ".join(others), f"every pod on {digest[:19]}…",
            hint="pods of an older deploy still run: make deploy N, then wait for the rollout",
-           see=ROOM_SEE)  # fmt: skip
+           see=roomreport.SEE)  # fmt: skip
 
 
 def test_pull_policy(deployment):

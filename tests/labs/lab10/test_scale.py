@@ -349,16 +349,13 @@ def test_adapter_serves(cluster, values):
            hint="apply your values: make adapter-up N=10 (make deploy 10 runs it too)")  # fmt: skip
 
 
-ROOM_SEE = "Room mode (README.md, For instructors)"
-
-
 def room_rules(running: list | None, values) -> None:
     """Room mode: one Adapter serves the room, with the instructor's rules. Yours are
     judged offline above; live, your HPA must read a metric the room's Adapter
     publishes, and the line says whose rule computes it."""
     expect(running is not None, "the room's Adapter's ConfigMap is not readable",
            "the room's rules", hint="ask your instructor: make room-up grants reading it",
-           see=ROOM_SEE)  # fmt: skip
+           see=roomreport.SEE)  # fmt: skip
     published = [published_name(r) for r in running if isinstance(r, dict)]
     mine = published_name(custom_rules(values)[0]) if custom_rules(values) else None
     expect(mine in published,
@@ -366,7 +363,7 @@ def room_rules(running: list | None, values) -> None:
            f"your rule names {mine}",
            "the name your rule and HPA read, published by the room's Adapter",
            hint="the room's Adapter is the instructor's: use its name in name.as and the HPA",
-           see=ROOM_SEE)  # fmt: skip
+           see=roomreport.SEE)  # fmt: skip
     ui.progress(f"the room's Adapter publishes {mine} with the instructor's rule, not yours "
                 "(yours is judged offline above)")  # fmt: skip
 
