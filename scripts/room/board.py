@@ -3,8 +3,8 @@
   board.py ROOM_FILE LAB [--out DIR] [--jobs 8] [--every SECONDS]
 
 Each learner's `make check-lab N` judges their folder (on their laptop) and what
-runs in their namespace, and keeps its results in a ConfigMap there (checker/
-roomreport.py). The board reads those maps with the instructor's kubeconfig, a
+runs in their namespace, and keeps its results in a ConfigMap there
+(checker.room.learner). The board reads those maps with the instructor's kubeconfig, a
 bounded number of namespaces at a time, and asks each namespace how many of the
 service's pods are ready. It does not run the checker again from here: without the
 learner's folder it would judge the wrong thing.
@@ -23,13 +23,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from room import OUT, RoomError, read_room, run_kubectl  # noqa: E402
+from room import OUT, RoomError, read_room, run_kubectl  # its sibling: python puts its folder first
 
-from checker.course import ManifestError, find  # noqa: E402
-from checker.roomreport import CONFIGMAP, read_entry  # noqa: E402
+from checker.command.course import ManifestError, find
+from checker.room.learner import CONFIGMAP, read_entry
 
 MARK = {"passed": "✓", "failed": "✗", "not-run": "–", None: "·"}
 REFRESH_SECONDS = 15

@@ -23,11 +23,9 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests"))
-from checker.capacity import quantity  # noqa: E402
-from checker.course import load  # noqa: E402
-from checker.pins import installed_tool, pins  # noqa: E402
+from checker.cluster.kube import quantity
+from checker.command.course import REPO, load
+from checker.upkeep.versions import installed_tool, pins
 
 ROOM_LABEL = "ml-workshop/room"
 LEARNER_LABEL = "ml-workshop/learner"
@@ -46,7 +44,7 @@ REGISTRY = re.compile(
 ROOM_MAP = "ml-workshop-room"
 CUSTOM_METRICS_APISERVICE = "v1beta1.custom.metrics.k8s.io"
 APP = "diabetes-api"
-# The pods a checker starts beside the service (wrkpod, workload): requests, limits.
+# The pods a checker starts beside the service (wrkpod, inpod): requests, limits.
 CHECKER_PODS = [
     ({"cpu": "100m", "memory": "32Mi"}, {"cpu": "500m", "memory": "128Mi"}),
     ({"cpu": "200m", "memory": "64Mi"}, {"cpu": "500m", "memory": "256Mi"}),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.course import REPO, Lab, load
+from checker.command.course import REPO, Lab, load
 
 READY = [lab for lab in load() if lab.ready]
 EDITABLE = [lab for lab in READY if lab.tree]
@@ -133,7 +133,7 @@ def run_checker(
     command = [sys.executable, "-m", "checker", "check", str(number), "--json", str(results)]
     if lab_dir is not None:
         command += ["--lab-dir", str(lab_dir)]
-    env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO / "tests"), "NO_COLOR": "1"}
+    env = {**os.environ, **(env or {}), "NO_COLOR": "1"}
     done = subprocess.run(command + list(extra), cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=600)  # fmt: skip
     output = done.stdout + done.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from checker.course import Lab
+from checker.command.course import Lab
 
 DELETE = "<delete the file>"
 WHOLE = "<replace the whole file>"

@@ -8,8 +8,8 @@ import sys
 
 import yaml
 
-from checker.course import REPO
-from checker.pins import pins
+from checker.command.course import REPO
+from checker.upkeep.versions import pins
 
 RENDER = REPO / "scripts" / "testcluster" / "adapter.py"
 SOLUTION_VALUES = REPO / "solutions" / "10-scale" / "monitoring" / "adapter-values.yaml"
@@ -61,6 +61,9 @@ def test_the_chart_pinned_for_kind_ships_the_adapter_the_test_cluster_builds():
     assert CHART_APP_VERSION.get(chart) == values["PROMETHEUS_ADAPTER_VERSION"], (
         f"chart {chart}: look up its appVersion and add it to CHART_APP_VERSION"
     )
-    script = (REPO / "scripts" / "adapter-up.sh").read_text()
+    script = (REPO / "scripts" / "learner" / "adapter-up.sh").read_text()
     assert '--version "${PROMETHEUS_ADAPTER_CHART_VERSION}"' in script
-    assert "PROMETHEUS_ADAPTER_CHART_VERSION" in (REPO / "scripts" / "use-latest.sh").read_text()
+    assert (
+        "PROMETHEUS_ADAPTER_CHART_VERSION"
+        in (REPO / "scripts" / "maintainer" / "use-latest.sh").read_text()
+    )

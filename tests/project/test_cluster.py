@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
-from checker import kube
-from checker.course import REPO
+from checker.cluster import kube
+from checker.command.course import REPO
 from checker.outcomes import Stop
 
 pytestmark = [pytest.mark.full, pytest.mark.cluster]
@@ -35,7 +35,7 @@ def cluster():
 def image():
     """The lab 03 solution image, built with a unique tag and loaded into the cluster."""
     built = subprocess.run(
-        [str(REPO / "scripts" / "image.sh"), str(REPO / "solutions" / "03-docker")],
+        [str(REPO / "scripts" / "learner" / "image.sh"), str(REPO / "solutions" / "03-docker")],
         capture_output=True,
         text=True,
         timeout=900,
@@ -43,7 +43,10 @@ def image():
     assert built.returncode == 0, built.stderr[-2000:]
     tag = built.stdout.strip()
     loaded = subprocess.run(
-        [str(REPO / "scripts" / "load-image.sh"), tag], capture_output=True, text=True, timeout=600
+        [str(REPO / "scripts" / "learner" / "load-image.sh"), tag],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     return tag

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from checker.course import REPO, find
-from checker.pins import pins
+from checker.command.course import REPO, find
+from checker.upkeep.versions import pins
 from project.conftest import copy_tree, run_checker
 
 pytestmark = pytest.mark.full
@@ -89,7 +89,7 @@ def as_from_a_terminal() -> None:
 def test_ctrl_c_cleans_up_containers_and_images(docker_client, tmp_path):
     tree = copy_tree(find(3), REPO / "solutions" / "03-docker", tmp_path)
     # Unbuffered: each line reaches the test as it is printed, not in 4 KB blocks.
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tests"), "NO_COLOR": "1",
+    env = {**os.environ, "NO_COLOR": "1",
            "PYTHONUNBUFFERED": "1"}  # fmt: skip
     command = [sys.executable, "-m", "checker", "check", "3", "--lab-dir", str(tree)]
     # As from a terminal: an xdist worker ignores SIGINT, and its children inherit that.

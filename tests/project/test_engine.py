@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -9,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from checker.course import REPO, ManifestError, find, load
+from checker.command.course import REPO, ManifestError, find, load
 from checker.outcomes import Fail, Soft
-from checker.pins import pins
+from checker.upkeep.versions import pins
 
 
 def checker(*args, cwd=REPO):
-    # The engine of the tree under test, never the main checkout's.
-    env = {**os.environ, "PYTHONPATH": str(cwd / "tests"), "NO_COLOR": "1"}
+    # The engine of the tree under test, never the main checkout's: PYTHONPATH comes
+    # before the .pth of .venv's editable install.
+    env = {**os.environ, "PYTHONPATH": str(cwd / "scripts" / "engine"), "NO_COLOR": "1"}
     return subprocess.run([sys.executable, "-m", "checker", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
@@ -70,7 +72,7 @@ def test_a_lab_not_ready_is_not_run(capsys):
     import argparse
     import dataclasses
 
-    from checker import cli
+    from checker.command import cli
 
     planned = dataclasses.replace(find(8), ready=False)
     original = cli.find
@@ -106,6 +108,28 @@ def test_make_help_is_the_default_goal():
                           text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0
     assert "check-lab" in done.stdout and "Serve the model with FastAPI" in done.stdout
+
+
+def test_make_help_is_grouped_learners_first():
+    """make help: the lab commands, then the instructor's, then the maintainer's; every
+    target with a description stands in one group."""
+    done = subprocess.run(["make", "--no-print-directory", "help"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    groups, current = {}, None
+    for line in done.stdout.splitlines():
+        if line.startswith("For "):
+            current = line.split(":")[0].split(" (")[0]
+            groups[current] = []
+        elif line.startswith("  ") and current and not line.strip()[:1].isdigit():
+            groups[current].append(line.split()[0])
+    assert list(groups) == ["For learners", "For instructors", "For maintainers"], list(groups)
+    assert groups["For learners"][1] == "check-lab", groups["For learners"][:3]
+    assert {"room-up", "room-board"} <= set(groups["For instructors"])
+    assert {"test", "lint", "labs-sync"} <= set(groups["For maintainers"])
+    makefile = (REPO / "Makefile").read_text()
+    described = set(re.findall(r"^\.PHONY: ([a-z-]+) +## ", makefile, flags=re.M))
+    listed = [name for names in groups.values() for name in names]
+    assert sorted(listed) == sorted(described)
 
 
 @pytest.fixture
@@ -150,7 +174,7 @@ def test_results_json_has_what_instructors_collect(tmp_path):
 
 
 def test_grading_a_folder_never_overwrites_the_learners_results():
-    from checker.runner import default_results
+    from checker.command.results import default_results
 
     lab = find(2)
     own = default_results(lab, lab.tree_path)
@@ -160,7 +184,7 @@ def test_grading_a_folder_never_overwrites_the_learners_results():
 
 
 def test_every_check_run_and_some_failed_is_failed_not_could_not_run(monkeypatch, tmp_path):
-    from checker import progress
+    from checker.command import progress
 
     monkeypatch.setattr(progress, "STATE", tmp_path)
     monkeypatch.setattr(progress, "PROGRESS", tmp_path / "progress.json")
@@ -181,9 +205,9 @@ def test_make_takes_one_lab_at_a_time():
 def test_fork_server_children_run_like_python_dash_m(tmp_path):
     """A forked child sees its own cwd, environment and argv, its exit code comes back,
     and closing the fork server leaves none of its children running."""
-    from checker import procs
+    from checker.processes import forkserver, procs
 
-    forks = procs.fork_server(["json"])
+    forks = forkserver.start(["json"])
     assert forks is not None
     (tmp_path / "probe.py").write_text(
         "import os, sys\nprint(os.getcwd(), os.environ['PROBE'], sys.argv[1:])\nsys.exit(3)\n"
@@ -209,7 +233,8 @@ def test_fork_server_children_run_like_python_dash_m(tmp_path):
 
 @pytest.mark.parametrize("value", ["abc", "2h", "-5s"])
 def test_a_bad_rollout_timeout_stops_make_deploy_before_any_build(value):
-    done = subprocess.run([str(REPO / "scripts" / "deploy.sh"), str(find(4).solution_path)],
+    deploy = REPO / "scripts" / "learner" / "deploy.sh"
+    done = subprocess.run([str(deploy), str(find(4).solution_path)],
                           env={**os.environ, "ROLLOUT_TIMEOUT": value}, capture_output=True,
                           text=True, timeout=30, check=False)  # fmt: skip
     assert done.returncode == 2, done.stderr

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from checker.course import find
-from checker.procs import STARVED_FACTOR
+from checker.command.course import find
+from checker.processes.procs import STARVED_FACTOR
 from project.conftest import copy_tree, run_checker
 
 pytestmark = pytest.mark.full
@@ -76,7 +76,7 @@ CASES = {
     "sys.exit at import": (exits_at_import, "exited with code 3 while importing",
                            "sys.exit() or exit() at module level", 20),
     # Its 45 s are the server's CPU seconds: a busy machine stretches them, at most to
-    # STARVED_FACTOR times as long in wall time (the start-up bound of checker.procs).
+    # STARVED_FACTOR times as long in wall time (the start-up bound of checker.processes.procs).
     "endless loop at import": (endless_import, "did not finish within 45 s",
                                "a loop or a blocking call at module level",
                                STARVED_FACTOR * 45 + 15),

@@ -7,7 +7,7 @@ import shutil
 import nbformat
 import pytest
 
-from checker.course import find
+from checker.command.course import find
 from project.conftest import OFFLINE, copy_tree, run_checker
 
 pytestmark = pytest.mark.full

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from checker import kube, promql
-from checker.course import REPO, find
+from checker.cluster import kube, promql
+from checker.command.course import REPO, find
 from checker.outcomes import Stop
 from project import seeded
 from project.conftest import LIVE, copy_tree, run_checker, the_clusters_adapter
@@ -65,7 +65,7 @@ def deployed_and_checked(cluster, lab, tree: Path, tmp_path: Path, *extra: str, 
         started = time.monotonic()
         if deploy:
             done = subprocess.run(
-                [str(REPO / "scripts" / "deploy.sh"), str(tree)],
+                [str(REPO / "scripts" / "learner" / "deploy.sh"), str(tree)],
                 env={**os.environ, **env, "ROLLOUT_TIMEOUT": "45s"},
                 capture_output=True, text=True, timeout=600,
             )  # fmt: skip
@@ -170,7 +170,7 @@ def test_lab05_to_lab06_loses_no_pod(cluster, tmp_path):
         lab = find(number)
         tree = copy_tree(lab, lab.solution_path, tmp_path / lab.slug)
         own_node_port(tree)
-        done = subprocess.run([str(REPO / "scripts" / "deploy.sh"), str(tree)], env=env,
+        done = subprocess.run([str(REPO / "scripts" / "learner" / "deploy.sh"), str(tree)], env=env,
                               capture_output=True, text=True, timeout=600)  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stderr

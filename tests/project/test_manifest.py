@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from checker.course import REPO, load
+from checker.command.course import REPO, load
 from project.conftest import EDITABLE, READY
 
 README_SECTIONS = ["Goal", "What you will learn", "Steps", "Files you edit", "Verify",
@@ -62,6 +62,30 @@ def test_every_check_has_a_hint_and_every_hint_a_check(lab):
         assert info.hint.strip() and len(info.hint) < 140, info
 
 
+FIRST_SCREEN = 40  # lines: a newcomer opening a suite sees its first check at once
+
+
+def is_check(node) -> bool:
+    return isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+
+
+@pytest.mark.parametrize("lab", READY, ids=lambda lab: lab.slug)
+def test_a_suite_reads_as_the_labs_contract(lab):
+    """Its test_*.py holds only checks, in labs.toml's order, the first on the first
+    screen; fixtures live in conftest.py and helpers in harness.py beside it."""
+    [suite] = sorted(lab.suite.glob("test_*.py"))
+    tree = ast.parse(suite.read_text())
+    body = tree.body[1:] if ast.get_docstring(tree) else tree.body
+    imports = ast.Import | ast.ImportFrom
+    other = [getattr(node, "name", type(node).__name__) for node in body
+             if not isinstance(node, imports) and not is_check(node)]  # fmt: skip
+    assert not other, f"{suite.name} holds more than checks: {other} (conftest.py, harness.py)"
+    checks = [node for node in body if is_check(node)]
+    assert checks[0].lineno <= FIRST_SCREEN, f"the first check is at line {checks[0].lineno}"
+    order = [node.name.removeprefix("test_") for node in checks]
+    assert order == list(lab.checks), "checks out of labs.toml's order"
+
+
 @pytest.mark.parametrize("lab", READY, ids=lambda lab: lab.slug)
 def test_hints_point_to_existing_readme_sections(lab):
     found = headings(lab.readme)
@@ -91,3 +115,31 @@ def test_readme_commands_are_the_ones_ci_runs():
     assert re.search(r"^\s*(phase \"[^\"]+\" )?make test\s*$", ci, flags=re.M), (
         ".ci/run must call `make test`"
     )
+
+
+DOCS = ["README.md", "labs/labs.toml", "labs/*/README.md", "scripts/**/README.md"]
+
+
+def test_every_script_a_document_names_exists():
+    """A path under scripts/ in a README or the manifest is there: a learner copies these
+    commands. One under another folder (lab 08's workshop/scripts/, the pipeline's checkout
+    at its pinned commit) is not this tree's."""
+    missing = []
+    for pattern in DOCS:
+        for doc in sorted(REPO.glob(pattern)):
+            text = doc.read_text(encoding="utf-8")
+            for found in re.finditer(r"(?<![\w/.-])(?:\.\./)*scripts/[\w./-]*\w", text):
+                path = found.group(0)
+                if not (REPO / path.lstrip("./")).exists() and not (doc.parent / path).exists():
+                    missing.append(f"{doc.relative_to(REPO)}: {path}")
+    assert not missing, missing
+
+
+def test_lab09s_wrk_script_is_what_the_checker_sends():
+    import json
+
+    from checker.load.wrk import WRK_SCRIPT
+    from checker.processes.artifact import PATIENT
+
+    lua = (REPO / "scripts" / "learner" / "post.lua").read_text(encoding="utf-8")
+    assert lua.split("\n", 1)[1] == WRK_SCRIPT.format(body=json.dumps(PATIENT))

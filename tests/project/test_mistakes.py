@@ -4,7 +4,7 @@ that check's hint. The cluster labs' mistakes are proven in test_live_labs.py.""
 
 import pytest
 
-from checker.course import find
+from checker.command.course import find
 from project import seeded
 from project.conftest import OFFLINE, copy_tree, run_checker
 

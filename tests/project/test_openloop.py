@@ -7,18 +7,19 @@ import sys
 
 import pytest
 
-from checker.course import REPO
-from checker.openloop import attack, parse_report
-from checker.pins import pins
-from checker.serving import UVICORN, ServingError, server
+from checker.command.course import REPO
+from checker.load.vegeta import attack, parse_report
+from checker.load.wrk import UVICORN, ServingError, server
+from checker.upkeep.versions import pins
 
 pytestmark = pytest.mark.full
-SERVERS = REPO / "scripts" / "bench" / "servers"
+SERVERS = REPO / "scripts" / "maintainer" / "bench" / "servers"
 
 
 @pytest.fixture(scope="module")
 def vegeta():
-    done = subprocess.run([str(REPO / "scripts" / "install-vegeta.sh")], capture_output=True,
+    install = REPO / "scripts" / "maintainer" / "install-vegeta.sh"
+    done = subprocess.run([str(install)], capture_output=True,
                           text=True, timeout=900, check=False)  # fmt: skip
     assert done.returncode == 0, f"install-vegeta.sh failed: {done.stderr[-600:]}"
     version = subprocess.run([str(REPO / ".tools" / "bin" / "vegeta"), "-version"],

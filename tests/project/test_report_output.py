@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from checker import writers
-from checker.course import find
-from checker.report import Report, Result
+from checker.command import writers
+from checker.command.course import find
+from checker.command.report import Report, Result
 
 GOLDEN = Path(__file__).parent / "golden"
 PASSING = [

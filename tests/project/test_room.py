@@ -14,7 +14,7 @@ import sys
 import pytest
 import yaml
 
-from checker.course import REPO
+from checker.command.course import REPO
 
 pytestmark = [pytest.mark.full, pytest.mark.cluster]
 ROOM_PY = [sys.executable, str(REPO / "scripts" / "room" / "room.py")]

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from checker.course import REPO, find
+from checker.command.course import REPO, find
 from project import seeded
 from project.conftest import copy_tree, run_checker, the_clusters_adapter
 
@@ -142,7 +142,7 @@ def board(room):
         }
         admin = {k: v for k, v in os.environ.items() if not k.startswith("WORKSHOP_ROOM")}
         with the_clusters_adapter():
-            installed = subprocess.run([str(REPO / "scripts" / "adapter-up.sh"),
+            installed = subprocess.run([str(REPO / "scripts" / "learner" / "adapter-up.sh"),
                                         str(lab10.solution_path)], env=admin,
                                        capture_output=True, text=True, timeout=600,
                                        check=False)  # fmt: skip
@@ -178,7 +178,7 @@ def board(room):
 
 
 def deploy(tree, env) -> subprocess.CompletedProcess:
-    return subprocess.run([str(REPO / "scripts" / "deploy.sh"), str(tree)], env=env,
+    return subprocess.run([str(REPO / "scripts" / "learner" / "deploy.sh"), str(tree)], env=env,
                           capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
 
 

@@ -9,8 +9,8 @@ import sys
 import pytest
 import yaml
 
-from checker.capacity import quantity
-from checker.course import REPO
+from checker.cluster.kube import quantity
+from checker.command.course import REPO
 
 SCRIPT = REPO / "scripts" / "room" / "room.py"
 spec = importlib.util.spec_from_file_location("room", SCRIPT)

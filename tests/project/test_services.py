@@ -7,8 +7,8 @@ import shutil
 import httpx
 import pytest
 
-from checker import procs
-from checker.course import find
+from checker.command.course import find
+from checker.processes import procs
 from project.conftest import copy_tree
 
 pytestmark = pytest.mark.full

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.course import REPO, find
+from checker.command.course import REPO, find
 from project.conftest import copy_tree
 
 pytestmark = pytest.mark.full
@@ -35,7 +35,7 @@ def processes_in(folder: Path) -> list[str]:
 @pytest.mark.parametrize("ending", ["SIGHUP", "SIGKILL", "SIGTERM"])
 def test_no_process_outlives_the_checker(ending, tmp_path):
     tree = copy_tree(find(2), REPO / "solutions" / "02-serve", tmp_path).resolve()
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tests"), "NO_COLOR": "1"}
+    env = {**os.environ, "NO_COLOR": "1"}
     command = [sys.executable, "-m", "checker", "check", "2", "--lab-dir", str(tree),
                "--json", str(tmp_path / "r.json")]  # fmt: skip
     checker = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,

@@ -8,17 +8,17 @@ import tomllib
 
 import pytest
 
-from checker import trees
-from checker.course import REPO, find
+from checker.command.course import REPO, find
+from checker.upkeep import labsync
 from project.conftest import EDITABLE
 
 
 def files(root):
-    return sorted(name for name in trees.files(root) if not name.startswith("models/"))
+    return sorted(name for name in labsync.files(root) if not name.startswith("models/"))
 
 
 def test_committed_trees_are_what_labs_sync_writes():
-    found = trees.differences()
+    found = labsync.differences()
     assert not found, "\n".join(found)
 
 
@@ -29,13 +29,13 @@ def two_labs(tmp_path):
     for lab in labs:
         for folder in (lab.tree, lab.solution):
             shutil.copytree(REPO / folder, tmp_path / folder,
-                            ignore=shutil.ignore_patterns(*trees.SKIPPED_DIRS))  # fmt: skip
+                            ignore=shutil.ignore_patterns(*labsync.SKIPPED_DIRS))  # fmt: skip
     (tmp_path / "README.md").write_text(
         "<!-- generated: course-map (make labs-sync) -->\n<!-- end: course-map -->\n"
         "<!-- generated: diagram (make labs-sync) -->\n<!-- end: diagram -->\n"
     )
-    trees.sync(tmp_path, labs)
-    assert trees.differences(tmp_path, labs) == []
+    labsync.sync(tmp_path, labs)
+    assert labsync.differences(tmp_path, labs) == []
     return tmp_path, labs
 
 
@@ -43,7 +43,7 @@ def test_a_change_to_a_copy_names_the_owner_and_the_command(two_labs):
     repo, labs = two_labs
     copy = repo / "labs/03-docker/work/app/middleware.py"
     copy.write_text(copy.read_text() + "# edited in a copy\n")
-    found = trees.differences(repo, labs)
+    found = labsync.differences(repo, labs)
     assert found == [
         "labs/03-docker/work/app/middleware.py differs from its owner "
         "solutions/02-serve/app/middleware.py: edit the owner, then run make labs-sync "
@@ -55,7 +55,7 @@ def test_labs_sync_carries_an_owners_change_to_every_copy(two_labs):
     repo, labs = two_labs
     owner = repo / "solutions/02-serve/app/middleware.py"
     owner.write_text(owner.read_text() + "# fixed once, in the owner\n")
-    changed, problems = trees.sync(repo, labs)
+    changed, problems = labsync.sync(repo, labs)
     assert problems == []
     assert sorted(changed) == [
         "labs/02-serve/work/app/middleware.py",
@@ -64,13 +64,13 @@ def test_labs_sync_carries_an_owners_change_to_every_copy(two_labs):
     ]
     for path in changed:
         assert (repo / path).read_text() == owner.read_text()
-    assert trees.differences(repo, labs) == []
+    assert labsync.differences(repo, labs) == []
 
 
 def test_a_new_file_outside_the_manifest_is_named(two_labs):
     repo, labs = two_labs
     (repo / "solutions/03-docker/app/extra.py").write_text("x = 1\n")
-    found = trees.differences(repo, labs)
+    found = labsync.differences(repo, labs)
     assert len(found) == 1 and "app/extra.py is new in lab 03" in found[0], found
     assert "provided" in found[0]
 
@@ -78,7 +78,7 @@ def test_a_new_file_outside_the_manifest_is_named(two_labs):
 def test_the_model_is_carried_too(two_labs):
     repo, labs = two_labs
     (repo / "solutions/03-docker/models/model-card.json").write_text("{}\n")
-    found = trees.differences(repo, labs)
+    found = labsync.differences(repo, labs)
     assert any("solutions/03-docker/models/model-card.json differs" in f for f in found), found
 
 

@@ -1,52 +1,16 @@
 """Lab 00: is this laptop ready for the workshop?"""
 
-import json
 import os
-import re
 import shutil
 import socket
-import subprocess
 import sys
-from pathlib import Path
 
-import pytest
+from checker import NotRun, Soft, Unavailable, expect
+from checker.command import ui
+from checker.command.course import REPO
+from checker.upkeep.versions import pins
 
-from checker import Fail, NotRun, Soft, Unavailable, expect, ui
-from checker.course import REPO
-from checker.pins import pins
-
-GIB = 1024**3
-# WORKSHOP_TOOLS_BIN lets the project's tests hide a maintainer's `make tools`.
-TOOLS_BIN = Path(os.environ.get("WORKSHOP_TOOLS_BIN") or REPO / ".tools" / "bin")
-
-
-def find_tool(name: str) -> str | None:
-    local = TOOLS_BIN / name
-    return str(local) if local.exists() else shutil.which(name)
-
-
-def run(command: list[str], timeout: float = 20) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def docker_info() -> dict | str:
-    """The daemon's `docker info`, or why it could not be read."""
-    docker = find_tool("docker")
-    if docker is None:
-        return "the docker command was not found"
-    try:
-        done = run([docker, "info", "--format", "{{json .}}"], timeout=30)
-    except subprocess.TimeoutExpired:
-        return "the Docker daemon did not answer within 30 s"
-    try:
-        info = json.loads(done.stdout) if done.returncode == 0 else {}
-    except ValueError:
-        info = {}
-    if not info.get("ServerVersion"):
-        reason = (done.stderr.strip().splitlines() or ["no answer"])[-1]
-        return f"the Docker daemon is unreachable ({reason})"
-    return info
+import harness
 
 
 def test_python_version():
@@ -58,14 +22,14 @@ def test_python_version():
 
 def test_disk_space():
     """There is enough free disk space for images and a cluster"""
-    free = shutil.disk_usage(REPO).free / GIB
+    free = shutil.disk_usage(REPO).free / harness.GIB
     wanted = float(pins()["MIN_DISK_GIB"])
     expect(free >= wanted, f"{free:.1f} GiB free", f"at least {wanted:.0f} GiB free")
 
 
 def test_docker_installed():
     """Docker is installed"""
-    if find_tool("docker") is None:
+    if harness.find_tool("docker") is None:
         raise Unavailable(
             "the docker command was not found",
             "install Docker Desktop (macOS, Windows) or Docker Engine (Linux)",
@@ -84,7 +48,7 @@ def test_docker_resources(docker_info):
     """Docker may use enough CPUs and memory"""
     if isinstance(docker_info, str):
         raise NotRun("needs a running Docker daemon")
-    cpus, memory = docker_info.get("NCPU", 0), docker_info.get("MemTotal", 0) / GIB
+    cpus, memory = docker_info.get("NCPU", 0), docker_info.get("MemTotal", 0) / harness.GIB
     need_cpus, need_mem = int(pins()["MIN_DOCKER_CPUS"]), float(pins()["MIN_DOCKER_MEMORY_GIB"])
     # What a setting of need_mem reports: the VM's kernel keeps a little.
     reported = need_mem - float(pins()["DOCKER_MEMORY_RESERVE_GIB"])
@@ -110,46 +74,26 @@ def test_docker_cgroup_v2(docker_info):
            "cgroup v2: kind's 1.35 node refuses to start its kubelet on v1")  # fmt: skip
 
 
-def tool_version(name: str, command: list[str], pattern: str) -> str:
-    path = find_tool(name)
-    if path is None:
-        raise Unavailable(f"{name} is not installed", "run make tools (it needs internet access)")
-    try:
-        done = run([path, *command])
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise Fail(f"{path} could not run ({exc})", f"a working {name}") from None
-    match = re.search(pattern, done.stdout + done.stderr)
-    if match is None:
-        raise Fail(
-            f"{name} printed no version: {(done.stdout + done.stderr).strip()[:80]}",
-            f"{name} reporting its version",
-        )
-    return match.group(1)
-
-
-def expect_pinned(name: str, found: str, key: str) -> None:
-    wanted = pins()[key]
-    expect(found == wanted, f"{name} {found}", f"{name} {wanted} (make tools installs it)")
-
-
 def test_kind():
     """kind is installed at the pinned version"""
-    found = tool_version("kind", ["version"], r"kind (v\d+\.\d+\.\d+)")
-    expect_pinned("kind", found, "KIND_VERSION")
+    found = harness.tool_version("kind", ["version"], r"kind (v\d+\.\d+\.\d+)")
+    harness.expect_pinned("kind", found, "KIND_VERSION")
 
 
 def test_kubectl():
     """kubectl is installed at the pinned version"""
-    found = tool_version(
+    found = harness.tool_version(
         "kubectl", ["version", "--client", "-o", "json"], r'"gitVersion":\s*"(v\d+\.\d+\.\d+)'
     )
-    expect_pinned("kubectl", found, "KUBECTL_VERSION")
+    harness.expect_pinned("kubectl", found, "KUBECTL_VERSION")
 
 
 def test_helm():
     """helm is installed at the pinned version"""
-    found = tool_version("helm", ["version", "--template", "{{.Version}}"], r"(v\d+\.\d+\.\d+)")
-    expect_pinned("helm", found, "HELM_VERSION")
+    found = harness.tool_version(
+        "helm", ["version", "--template", "{{.Version}}"], r"(v\d+\.\d+\.\d+)"
+    )
+    harness.expect_pinned("helm", found, "HELM_VERSION")
 
 
 def test_ports_free():

@@ -5,25 +5,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
-import pytest
-
-from checker import artifact, k8s_yaml, kube, roomreport, ui
-from checker.course import REPO
+from checker.cluster import manifests
+from checker.cluster.deployment import LABELS, namespace, require_available
+from checker.command import ui
+from checker.command.course import REPO
 from checker.outcomes import Fail, Needs, Soft, expect
-from checker.workload import (
-    LABELS,
-    namespace,
-    read_secret_value,
-    require_available,
-    service_of,
-)
+from checker.processes import artifact
+from checker.room import learner
+
+import harness
 
 
 # -- before the cluster: the files -----------------------------------------------
 def test_manifests_valid(documents):
     """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
-    k8s_yaml.require_valid(documents)
+    manifests.require_valid(documents)
 
 
 def test_recommended_labels(documents):
@@ -82,17 +78,11 @@ def test_deployment_available(cluster, deployment):
     require_available(deployment, min_replicas=3)
 
 
-def container(deployment):
-    if deployment.error:
-        raise Needs("a running Deployment")
-    return deployment.deployment.spec.template.spec.containers[0]
-
-
 def test_image_tag(deployment):
     """The pods run your latest image, with a version tag (never :latest)"""
-    image = container(deployment).image
-    if roomreport.in_room():
-        return room_image(deployment, image)
+    image = harness.container(deployment).image
+    if learner.in_room():
+        return harness.room_image(deployment, image)
     tag = image.rsplit(":", 1)[1] if ":" in image.split("/")[-1] else ""
     expect(tag and tag != "latest", image, "a unique tag, e.g. diabetes-api:3f9c2a1b7d4e")
     last = Path(os.environ.get("WORKSHOP_LAST_IMAGE") or REPO / ".workshop" / "image")
@@ -101,39 +91,9 @@ def test_image_tag(deployment):
         expect(image.endswith(built), image, f"{built}, the image make image built last")
 
 
-def room_image(deployment, image: str) -> None:
-    """Room mode: the Deployment names, by digest, what this learner pushed last, and
-    every pod runs that digest. A digest no other learner's push can produce."""
-    pushed, mine = roomreport.last_push("WORKSHOP_LAST_PUSH", "pushed")
-    expect("@sha256:" in image, image, "your image pinned by digest (repository@sha256:…)",
-           hint="make deploy N pushes your image and pins its digest",
-           see=roomreport.SEE)  # fmt: skip
-    expect(
-        mine,
-        f"no push of yours recorded ({pushed})",
-        f"your own push of {image}",
-        hint="make deploy N (it pushes to your repository, then deploys)",
-        see=roomreport.SEE,
-    )
-    expect(
-        image == mine,
-        image,
-        f"{mine}, your last push",
-        hint="someone else's image, or an older deploy: make deploy N",
-        see=roomreport.SEE,
-    )
-    digest = mine.rsplit("@", 1)[1]
-    running = sorted({s.image_id for p in deployment.pods for s in p.status.container_statuses or []
-                      if s.name == container(deployment).name})  # fmt: skip
-    others = [found for found in running if found and not found.endswith(digest)]
-    expect(not others, ", ".join(others), f"every pod on {digest[:19]}…",
-           hint="pods of an older deploy still run: make deploy N, then wait for the rollout",
-           see=roomreport.SEE)  # fmt: skip
-
-
 def test_pull_policy(deployment):
     """imagePullPolicy fits an image loaded into the cluster"""
-    policy = container(deployment).image_pull_policy
+    policy = harness.container(deployment).image_pull_policy
     expect(policy in ("IfNotPresent", "Never"), f"imagePullPolicy: {policy}", "IfNotPresent")
 
 
@@ -155,37 +115,15 @@ def test_resources_set(deployment):
     soft.raise_if_any()
 
 
-@pytest.fixture(scope="session")
-def service(cluster, deployment):
-    return service_of(cluster, deployment)
-
-
-def test_service_endpoints(service):
+def test_service_endpoints(service_state):
     """The Service selects the ready pods and targets their container port"""
-    if service.error:
+    if service_state.error:
         raise Fail(
-            service.error, "a Service whose endpoints are the ready pods", detail=service.detail
+            service_state.error,
+            "a Service whose endpoints are the ready pods",
+            detail=service_state.detail,
         )
-    ui.progress(f"service {service.name}: {service.ready_endpoints} ready endpoint(s)")
-
-
-@pytest.fixture(scope="session")
-def api(cluster, service):
-    """An HTTP client to the Service through kubectl port-forward, once it answers: lab
-    04's pods have no readiness probe yet, so ready is not yet listening."""
-    if service.error:
-        raise Needs("a Service with ready endpoints")
-    target = f"svc/{service.name}"
-    with (
-        kube.answering_port_forward(cluster, service.namespace, target, service.port) as port,
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
-    ):
-        yield client
-
-
-@pytest.fixture(scope="session")
-def api_key(cluster, deployment):
-    return read_secret_value(cluster, deployment)
+    ui.progress(f"service {service_state.name}: {service_state.ready_endpoints} ready endpoint(s)")
 
 
 def test_prediction_through_service(api, api_key, lab_dir):
@@ -206,7 +144,7 @@ def test_prediction_through_service(api, api_key, lab_dir):
 
 def test_config_from_configmap(cluster, deployment, api, api_key):
     """The settings come from a ConfigMap, and the running pods use them"""
-    each = container(deployment)
+    each = harness.container(deployment)
     sources = [e.config_map_ref.name for e in each.env_from or [] if e.config_map_ref]
     sources += [
         e.value_from.config_map_key_ref.name

@@ -1,37 +1,22 @@
 """Lab 05: probes, graceful shutdown and rollouts, proven under load on the cluster."""
 
-import contextlib
 import datetime
-import re
-import threading
 import time
 
 import httpx
-import pytest
 
-from checker import k8s_yaml, kube, ui
+from checker.cluster import kube, manifests
+from checker.cluster.deployment import APP_SELECTOR, require_available, settled
+from checker.command import ui
+from checker.load.inpod import load_stats, start_load, stop_load
 from checker.outcomes import Fail, Needs, Soft, expect
-from checker.workload import (
-    APP_SELECTOR,
-    load_stats,
-    read_secret_value,
-    require_available,
-    service_of,
-    settled,
-    start_load,
-    stop_load,
-)
 
-# Requests the zero-downtime test sends at least, and how long a replacement pod may take.
-MIN_REQUESTS = 2000
-REPLACEMENT_SECONDS = 60
-ROLLOUT_SECONDS = 150
-STARTUP_BUDGET_SECONDS = 20
+import harness
 
 
 def test_manifests_valid(documents):
     """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
-    k8s_yaml.require_valid(documents)
+    manifests.require_valid(documents)
 
 
 def test_cluster_reachable(cluster):
@@ -44,19 +29,9 @@ def test_deployment_available(deployment):
     require_available(deployment)
 
 
-def api_container(deployment):
-    if deployment.deployment is None:
-        raise Needs("a Deployment")
-    return deployment.deployment.spec.template.spec.containers[0]
-
-
-def probe_path(probe) -> str | None:
-    return probe.http_get.path if probe and probe.http_get else None
-
-
 def test_probes_configured(deployment):
     """Startup, liveness and readiness probes are HTTP GETs on the named container port"""
-    each = api_container(deployment)
+    each = harness.api_container(deployment)
     ports = {p.name for p in each.ports or [] if p.name}
     soft = Soft()
     for kind in ("startup", "liveness", "readiness"):
@@ -85,8 +60,11 @@ def test_probes_configured(deployment):
 
 def test_probes_distinct(deployment):
     """Liveness asks "is the process alive", readiness "can it serve": different endpoints"""
-    each = api_container(deployment)
-    liveness, readiness = probe_path(each.liveness_probe), probe_path(each.readiness_probe)
+    each = harness.api_container(deployment)
+    liveness, readiness = (
+        harness.probe_path(each.liveness_probe),
+        harness.probe_path(each.readiness_probe),
+    )
     if not liveness or not readiness:
         raise Needs("HTTP liveness and readiness probes")
     soft = Soft()
@@ -105,44 +83,25 @@ def test_probes_distinct(deployment):
 
 def test_startup_budget(deployment):
     """The startupProbe gives the model time to load"""
-    probe = api_container(deployment).startup_probe
+    probe = harness.api_container(deployment).startup_probe
     if probe is None:
         raise Needs("a startupProbe")
     budget = (probe.initial_delay_seconds or 0) + (probe.period_seconds or 10) * (
         probe.failure_threshold or 3
     )
     expect(
-        budget >= STARTUP_BUDGET_SECONDS,
+        budget >= harness.STARTUP_BUDGET_SECONDS,
         f"initialDelay + period × failureThreshold = {budget} s",
-        f"at least {STARTUP_BUDGET_SECONDS} s, e.g. periodSeconds: 2, failureThreshold: 30",
+        f"at least {harness.STARTUP_BUDGET_SECONDS} s, e.g. periodSeconds: 2, failureThreshold: 30",
     )
-
-
-def uvicorn_grace(lab_dir) -> float:
-    """uvicorn's --timeout-graceful-shutdown in the image's CMD (0 when absent)."""
-    dockerfile = (lab_dir / "Dockerfile").read_text(encoding="utf-8", errors="replace")
-    found = re.search(r"timeout-graceful-shutdown\D+(\d+)", dockerfile)
-    return float(found.group(1)) if found else 0.0
-
-
-def pre_stop_seconds(each) -> float | None:
-    hook = each.lifecycle.pre_stop if each.lifecycle else None
-    if hook is None:
-        return None
-    if hook.sleep is not None:
-        return float(hook.sleep.seconds)
-    if hook._exec is not None:
-        found = re.search(r"sleep\D+(\d+)", " ".join(hook._exec.command or []))
-        return float(found.group(1)) if found else 0.0
-    return 0.0
 
 
 def test_graceful_shutdown(deployment, lab_dir):
     """A preStop pause, then a grace period longer than the pause plus uvicorn's drain"""
-    each = api_container(deployment)
-    pause = pre_stop_seconds(each)
+    each = harness.api_container(deployment)
+    pause = harness.pre_stop_seconds(each)
     grace = deployment.deployment.spec.template.spec.termination_grace_period_seconds or 30
-    drain = uvicorn_grace(lab_dir)
+    drain = harness.uvicorn_grace(lab_dir)
     soft = Soft()
     soft.check(
         pause is not None and pause >= 2,
@@ -191,25 +150,13 @@ def test_rollout_strategy(cluster, deployment):
     soft.raise_if_any()
 
 
-@pytest.fixture(scope="session")
-def service(cluster, deployment):
-    if deployment.error:
-        raise Needs("a running Deployment")
-    found = service_of(cluster, deployment)
-    if found.error:
-        raise Needs(f"a Service with ready endpoints ({found.error})")
-    return found
-
-
-@pytest.fixture(scope="session")
-def api_key(cluster, deployment):
-    return read_secret_value(cluster, deployment).value
-
-
 def test_probes_answer(cluster, deployment):
     """Each probe's endpoint answers 200 on a running pod"""
-    each = api_container(deployment)
-    paths = {probe_path(getattr(each, f"{k}_probe")) for k in ("startup", "liveness", "readiness")}
+    each = harness.api_container(deployment)
+    paths = {
+        harness.probe_path(getattr(each, f"{k}_probe"))
+        for k in ("startup", "liveness", "readiness")
+    }
     paths.discard(None)
     ready = [p for p in deployment.pods if all(s.ready for s in p.status.container_statuses or [])]
     if not paths or not ready:
@@ -223,143 +170,31 @@ def test_probes_answer(cluster, deployment):
     soft.raise_if_any()
 
 
-def finish_rollout(cluster, deployment) -> bool:
-    name = deployment.deployment.metadata.name
-    return bool(
-        kube.wait(
-            f"deployment/{name} rollout",
-            ROLLOUT_SECONDS,
-            lambda: settled(cluster, name, deployment.namespace),
-            interval=1,
-        )
-    )
-
-
-def dns_only(stats: dict) -> str:
-    """The hint when every failure was the load pod's own name lookup (the cluster's
-    DNS did not answer): no pod of the learner's dropped those requests."""
-    errors = stats.get("errors") or {}
-    if stats.get("failed") and set(errors) == {"gaierror"}:
-        return (
-            "the load pod could not resolve the Service's name: the cluster's DNS did "
-            "not answer, not your pods; kubectl -n kube-system get pods, then run again"
-        )
-    return ""
-
-
-def report(stats: dict) -> str:
-    errors = ", ".join(f"{k}: {v}" for k, v in sorted(stats.get("errors", {}).items()))
-    return (
-        f"{stats['sent']} requests, {stats['failed']} failed"
-        + (f" ({errors})" if errors else "")
-        + f", p50 {stats.get('p50_ms', '?')} ms, p99 {stats.get('p99_ms', '?')} ms"
-    )
-
-
-@pytest.fixture(scope="session")
-def healing(cluster, deployment, service, api_key):
-    """Deletes one pod under load: how long until it is gone, and until a replacement is ready."""
-    if deployment.error or not settled(
-        cluster, deployment.deployment.metadata.name, deployment.namespace
-    ):
-        raise Needs("an available Deployment")
-    ns, name = deployment.namespace, deployment.deployment.metadata.name
-    selector = ",".join(
-        f"{k}={v}" for k, v in deployment.deployment.spec.selector.match_labels.items()
-    )
-    load = start_load(cluster, deployment, service, api_key, seconds=REPLACEMENT_SECONDS + 60)
-    # Pods the rollout just replaced may still be terminating: deleting one of them
-    # again would time its earlier deletion, so the victim is a live pod.
-    live = [
-        p
-        for p in cluster.core.list_namespaced_pod(ns, label_selector=selector).items
-        if p.metadata.deletion_timestamp is None
-    ]
-    victim = min(live, key=lambda p: p.metadata.creation_timestamp).metadata.name
-    ended = watch_to_the_end(cluster, ns, victim, REPLACEMENT_SECONDS)
-    started = time.monotonic()
-    cluster.core.delete_namespaced_pod(victim, ns)
-    ui.progress(f"deleted pod {victim} under load")
-    result = {"victim": victim, "gone": None, "replaced": None, "ended": ended}
-
-    def progress():
-        pods = cluster.core.list_namespaced_pod(ns, label_selector=selector).items
-        names = {p.metadata.name for p in pods}
-        elapsed = time.monotonic() - started
-        if result["gone"] is None and victim not in names:
-            result["gone"] = elapsed
-        if result["replaced"] is None and settled(cluster, name, ns) and victim not in names:
-            result["replaced"] = elapsed
-        return result["gone"] is not None and result["replaced"] is not None
-
-    kube.wait("the pod to stop and a replacement to be ready", REPLACEMENT_SECONDS, progress)
-    ended["done"].wait(5)
-    time.sleep(2)  # load goes on a little after the replacement: late failures count too
-    result["stats"] = load_stats(cluster, ns, load) or {"sent": 0, "failed": 0}
-    stop_load(cluster, ns, load)
-    return result
-
-
-def watch_to_the_end(cluster, ns: str, name: str, seconds: float) -> dict:
-    """Watches one pod, in a thread, until it is deleted: the API container's last
-    state as the kubelet reported it (exit code, finish time) and when its deletion
-    began, so a stop is judged by the container's own exit, not by when polling
-    noticed the pod had gone."""
-    from kubernetes import watch
-
-    found: dict = {"done": threading.Event(), "exit_code": None, "seconds": None}
-
-    def follow() -> None:
-        stream, asked = watch.Watch(), None
-        try:
-            for event in stream.stream(cluster.core.list_namespaced_pod, ns,
-                                       field_selector=f"metadata.name={name}",
-                                       timeout_seconds=int(seconds) + 30):  # fmt: skip
-                pod = event["object"]
-                grace = pod.metadata.deletion_grace_period_seconds
-                if asked is None and pod.metadata.deletion_timestamp and grace is not None:
-                    # The first deletion seen: its timestamp is when it was asked plus the
-                    # grace period (the kubelet's final delete later resets both).
-                    asked = pod.metadata.deletion_timestamp - datetime.timedelta(seconds=grace)
-                for status in pod.status.container_statuses or []:
-                    ended = status.state.terminated if status.state else None
-                    if ended is not None and ended.finished_at and asked is not None:
-                        found["exit_code"] = ended.exit_code
-                        found["seconds"] = (ended.finished_at - asked).total_seconds()
-                if event["type"] == "DELETED":
-                    break
-        except Exception:  # a lost watch leaves the polled figure, never a crash
-            pass
-        finally:
-            with contextlib.suppress(Exception):
-                stream.stop()
-            found["done"].set()
-
-    threading.Thread(target=follow, daemon=True).start()
-    return found
-
-
 def test_self_healing(healing):
     """A deleted pod is replaced while availability holds"""
     stats, replaced = healing["stats"], healing["replaced"]
     ui.progress(
-        f"replacement ready after {replaced:.1f} s; {report(stats)}" if replaced else report(stats)
+        f"replacement ready after {replaced:.1f} s; {harness.report(stats)}"
+        if replaced
+        else harness.report(stats)
     )
     soft = Soft()
     soft.check(
         replaced is not None,
-        f"no ready replacement within {REPLACEMENT_SECONDS} s",
-        f"a replacement Ready within {REPLACEMENT_SECONDS} s",
+        f"no ready replacement within {harness.REPLACEMENT_SECONDS} s",
+        f"a replacement Ready within {harness.REPLACEMENT_SECONDS} s",
     )
-    soft.check(stats["failed"] == 0 and stats["sent"] > 0, report(stats), "0 failed requests")
+    soft.check(
+        stats["failed"] == 0 and stats["sent"] > 0, harness.report(stats), "0 failed requests"
+    )
     soft.raise_if_any()
 
 
 def test_stops_promptly(healing, deployment, lab_dir):
     """A stopping pod exits soon after its preStop pause, not at the grace period's SIGKILL"""
-    each = api_container(deployment)
-    pause = pre_stop_seconds(each) or 0.0
-    expected = pause + max(uvicorn_grace(lab_dir), 1.0)
+    each = harness.api_container(deployment)
+    pause = harness.pre_stop_seconds(each) or 0.0
+    expected = pause + max(harness.uvicorn_grace(lab_dir), 1.0)
     grace = deployment.deployment.spec.template.spec.termination_grace_period_seconds or 30
     # Halfway between a stop at SIGTERM and the grace period's SIGKILL (at least 3 s
     # over): it tells the two apart without failing a correct pod on a busy node.
@@ -378,7 +213,8 @@ def test_stops_promptly(healing, deployment, lab_dir):
         # It exited by itself (137 is SIGKILL's code): uvicorn got SIGTERM and drained slowly.
         raise Fail(f"{found}, exit code {code}: uvicorn got SIGTERM and exited by itself", wanted,
                    hint=f"the stop took longer than preStop ({pause:g} s) + uvicorn's "
-                   f"--timeout-graceful-shutdown ({uvicorn_grace(lab_dir):g} s): lower them, or "
+                   "--timeout-graceful-shutdown "
+                   f"({harness.uvicorn_grace(lab_dir):g} s): lower them, or "
                    "look for requests that run longer; on a busy machine, check again")  # fmt: skip
     expect(gone is not None and gone <= limit, found, wanted)
 
@@ -391,7 +227,7 @@ def test_zero_downtime(cluster, deployment, service, api_key):
         cluster, deployment.deployment.metadata.name, deployment.namespace
     ):
         raise Needs("an available Deployment")
-    load = start_load(cluster, deployment, service, api_key, seconds=ROLLOUT_SECONDS + 60)
+    load = start_load(cluster, deployment, service, api_key, seconds=harness.ROLLOUT_SECONDS + 60)
     ns, name = deployment.namespace, deployment.deployment.metadata.name
     stamp = datetime.datetime.now(datetime.UTC).isoformat()
     patch = {
@@ -404,21 +240,22 @@ def test_zero_downtime(cluster, deployment, service, api_key):
     cluster.apps.patch_namespaced_deployment(name, ns, patch)
     # No sleep: the patch bumped the generation, so the rollout counts as settled
     # only once the controller has observed it and finished.
-    done = finish_rollout(cluster, deployment)
+    done = harness.finish_rollout(cluster, deployment)
     rollout = time.monotonic() - started
     enough = kube.wait(
-        f"at least {MIN_REQUESTS} requests",
+        f"at least {harness.MIN_REQUESTS} requests",
         60,
-        lambda: (load_stats(cluster, ns, load) or {}).get("sent", 0) >= MIN_REQUESTS,
+        lambda: (load_stats(cluster, ns, load) or {}).get("sent", 0) >= harness.MIN_REQUESTS,
     )
     stats = load_stats(cluster, ns, load) or {"sent": 0, "failed": 0}
     stop_load(cluster, ns, load)
-    ui.progress(f"rollout took {rollout:.0f} s; {report(stats)}")
+    ui.progress(f"rollout took {rollout:.0f} s; {harness.report(stats)}")
     expect(
         done,
-        f"the rollout did not finish in {ROLLOUT_SECONDS} s",
+        f"the rollout did not finish in {harness.ROLLOUT_SECONDS} s",
         "a rollout that completes",
         detail=kube.diagnostics(cluster, ns, APP_SELECTOR),
     )
-    expect(stats["failed"] == 0 and enough, report(stats),
-           f"0 failed out of at least {MIN_REQUESTS}", hint=dns_only(stats))  # fmt: skip
+    expect(stats["failed"] == 0 and enough, harness.report(stats),
+           f"0 failed out of at least {harness.MIN_REQUESTS}",
+           hint=harness.dns_only(stats))  # fmt: skip

@@ -2,40 +2,25 @@
 
 import time
 
-import pytest
-
-from checker import k8s_yaml, kube, ui
+from checker.cluster import kube, manifests
+from checker.cluster.deployment import APP_SELECTOR
+from checker.cluster.secret import read_secret_value
+from checker.cluster.service import service_of
+from checker.command import ui
+from checker.load.inpod import load_stats, start_load, stop_load
 from checker.outcomes import Fail, Needs, Soft, expect
-from checker.workload import (
-    APP_SELECTOR,
-    load_stats,
-    namespace_name,
-    read_secret_value,
-    service_of,
-    start_load,
-    stop_load,
-)
 
-SCALE_UP_SECONDS = 150
-METRICS_SECONDS = 90
-MAX_REPLICAS_BOUND = 10
+import harness
 
 
 def test_manifests_valid(documents):
     """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
-    k8s_yaml.require_valid(documents)
-
-
-def hpa_document(documents):
-    found = [d for d in documents[0] if d.kind == "HorizontalPodAutoscaler"]
-    if not found:
-        raise Fail("no HorizontalPodAutoscaler in k8s/", "k8s/hpa.yaml with one")
-    return found[0]
+    manifests.require_valid(documents)
 
 
 def test_hpa_api_version(documents):
     """The HPA uses autoscaling/v2, the API with behavior and several metrics"""
-    doc = hpa_document(documents)
+    doc = harness.hpa_document(documents)
     version = doc.data.get("apiVersion")
     expect(
         version == "autoscaling/v2",
@@ -46,15 +31,15 @@ def test_hpa_api_version(documents):
 
 def test_hpa_bounds(documents):
     """minReplicas 2 or more, maxReplicas a bound above it, a CPU target, a scale-down window"""
-    doc = hpa_document(documents)
+    doc = harness.hpa_document(documents)
     spec = doc.data.get("spec") or {}
     low, high = spec.get("minReplicas", 1), spec.get("maxReplicas", 0)
     soft = Soft()
     soft.check(low >= 2, f"minReplicas: {low}", "minReplicas: 2, so one pod can fail")
     soft.check(
-        low < high <= MAX_REPLICAS_BOUND,
+        low < high <= harness.MAX_REPLICAS_BOUND,
         f"minReplicas {low}, maxReplicas {high}",
-        f"minReplicas < maxReplicas ≤ {MAX_REPLICAS_BOUND}",
+        f"minReplicas < maxReplicas ≤ {harness.MAX_REPLICAS_BOUND}",
     )
     cpu = [m for m in spec.get("metrics") or [] if (m.get("resource") or {}).get("name") == "cpu"]
     soft.check(cpu, "no cpu metric", "a Resource metric on cpu with averageUtilization")
@@ -72,30 +57,16 @@ def test_cluster_reachable(cluster):
     expect(cluster.version, "no version from the API server", "a Kubernetes version")
 
 
-def pod_metrics(cluster, namespace: str) -> list:
-    return cluster.custom.list_namespaced_custom_object(
-        "metrics.k8s.io", "v1beta1", namespace, "pods"
-    )["items"]
-
-
 def test_metrics_api(cluster):
     """metrics.k8s.io is served (metrics-server)"""
     try:
-        pod_metrics(cluster, "kube-system")
+        harness.pod_metrics(cluster, "kube-system")
     except Exception as exc:
         reason = str(exc).splitlines()[0][:120]
         raise Fail(
             f"metrics.k8s.io does not answer ({reason})",
             "metrics-server running: kubectl top pods works",
         ) from None
-
-
-@pytest.fixture(scope="session")
-def hpa(cluster):
-    found = cluster.autoscaling.list_namespaced_horizontal_pod_autoscaler(
-        namespace_name(), label_selector=APP_SELECTOR
-    ).items
-    return found[0] if found else None
 
 
 def test_hpa_targets_deployment(hpa, deployment):
@@ -115,23 +86,11 @@ def test_hpa_targets_deployment(hpa, deployment):
     )
 
 
-def without_cpu_request(deployment) -> list[str]:
-    """The containers that request no CPU, which the HPA divides its readings by."""
-    containers = (
-        deployment.deployment.spec.template.spec.containers if deployment.deployment else []
-    )
-    return [
-        c.name
-        for c in containers
-        if "cpu" not in ((c.resources.requests if c.resources else None) or {})
-    ]
-
-
 def test_cpu_requests(deployment):
     """Every container requests CPU: utilization is measured against it"""
     if deployment.error:
         raise Needs("a Deployment")
-    missing = without_cpu_request(deployment)
+    missing = harness.without_cpu_request(deployment)
     expect(
         not missing,
         f"no cpu request in container {', '.join(missing)}",
@@ -139,23 +98,11 @@ def test_cpu_requests(deployment):
     )
 
 
-def current_cpu(cluster, hpa):
-    fresh = cluster.autoscaling.read_namespaced_horizontal_pod_autoscaler(
-        hpa.metadata.name, hpa.metadata.namespace
-    )
-    for metric in fresh.status.current_metrics or []:
-        if metric.resource and metric.resource.name == "cpu":
-            value = metric.resource.current.average_utilization
-            if value is not None:
-                return fresh, value
-    return None
-
-
 def test_hpa_metrics_known(cluster, hpa, deployment):
     """The HPA reads a current CPU utilization, not <unknown>"""
     if hpa is None:
         raise Needs("an HPA")
-    if without_cpu_request(deployment):
+    if harness.without_cpu_request(deployment):
         # No reading can ever come: said at once rather than after METRICS_SECONDS.
         raise Fail(
             "current CPU: <unknown>",
@@ -164,8 +111,8 @@ def test_hpa_metrics_known(cluster, hpa, deployment):
         )
     found = kube.wait(
         "the HPA's first CPU reading",
-        METRICS_SECONDS,
-        lambda: current_cpu(cluster, hpa),
+        harness.METRICS_SECONDS,
+        lambda: harness.current_cpu(cluster, hpa),
         interval=3,
     )
     if found:
@@ -173,7 +120,7 @@ def test_hpa_metrics_known(cluster, hpa, deployment):
         return
     causes = []
     try:
-        pod_metrics(cluster, hpa.metadata.namespace)
+        harness.pod_metrics(cluster, hpa.metadata.namespace)
     except Exception:
         causes.append("metrics.k8s.io does not answer: metrics-server is missing (make cluster-up)")
     fresh = cluster.autoscaling.read_namespaced_horizontal_pod_autoscaler(
@@ -189,7 +136,7 @@ def test_hpa_metrics_known(cluster, hpa, deployment):
 
 def test_scales_up(cluster, hpa, deployment):
     """Under load through the Service, the HPA asks for more than minReplicas"""
-    if hpa is None or deployment.error or current_cpu(cluster, hpa) is None:
+    if hpa is None or deployment.error or harness.current_cpu(cluster, hpa) is None:
         raise Needs("an HPA with CPU readings")
     service = service_of(cluster, deployment)
     if service.error:
@@ -199,24 +146,28 @@ def test_scales_up(cluster, hpa, deployment):
         # No load can raise the count: say why now rather than after minutes of load.
         raise Fail(
             f"maxReplicas {hpa.spec.max_replicas}, minReplicas {low}: the HPA can never add a pod",
-            f"more than {low} within {SCALE_UP_SECONDS} s",
+            f"more than {low} within {harness.SCALE_UP_SECONDS} s",
             hint="raise maxReplicas above minReplicas in k8s/hpa.yaml (e.g. 2 and 6)",
             see="Step 3 — Write the HPA",
         )
     key = read_secret_value(cluster, deployment).value
-    load = start_load(cluster, deployment, service, key, seconds=SCALE_UP_SECONDS + 30, workers=16)
+    load = start_load(
+        cluster, deployment, service, key, seconds=harness.SCALE_UP_SECONDS + 30, workers=16
+    )
     started = time.monotonic()
 
     def scaled():
         fresh = cluster.autoscaling.read_namespaced_horizontal_pod_autoscaler(hpa.metadata.name, ns)
-        reading = current_cpu(cluster, hpa)
+        reading = harness.current_cpu(cluster, hpa)
         ui.status(
             f"CPU {reading[1] if reading else '?'}%, desired replicas "
             f"{fresh.status.desired_replicas} (min {low})"
         )
         return fresh.status.desired_replicas > low and fresh.status.desired_replicas
 
-    desired = kube.wait(f"desired replicas above {low}", SCALE_UP_SECONDS, scaled, interval=3)
+    desired = kube.wait(
+        f"desired replicas above {low}", harness.SCALE_UP_SECONDS, scaled, interval=3
+    )
     ui.status_done()
     seconds = time.monotonic() - started
     stats = load_stats(cluster, ns, load) or {}
@@ -229,7 +180,7 @@ def test_scales_up(cluster, hpa, deployment):
         )
     expect(
         desired,
-        f"still {low} desired replicas after {SCALE_UP_SECONDS} s of load",
-        f"more than {low} within {SCALE_UP_SECONDS} s",
+        f"still {low} desired replicas after {harness.SCALE_UP_SECONDS} s of load",
+        f"more than {low} within {harness.SCALE_UP_SECONDS} s",
         detail=kube.diagnostics(cluster, ns, APP_SELECTOR),
     )

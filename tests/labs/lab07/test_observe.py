@@ -5,106 +5,48 @@ import base64
 import json
 import re
 import subprocess
-import threading
-import time
 
 import httpx
-import pytest
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
-from checker import k8s_yaml, kube, promql, roomreport, ui
-from checker.artifact import PATIENT
-from checker.course import REPO, find
+from checker.cluster import kube, manifests, promql
+from checker.cluster.deployment import APP, namespace_name, require_available
+from checker.command import ui
+from checker.command.course import REPO
 from checker.outcomes import Fail, Needs, NotRun, Soft, expect
-from checker.pins import installed_tool, pins
-from checker.workload import (
-    APP,
-    namespace_name,
-    read_secret_value,
-    require_available,
-    service_of,
-)
+from checker.room import learner
+from checker.upkeep.versions import installed_tool, pins
 
-DASHBOARD = "grafana/diabetes-api.json"
-RELEASE_LABEL = ("release", "monitoring")
-# What the service must expose: family name -> type, as prometheus_client parses it.
-EXPECTED_FAMILIES = {
-    "http_requests": "counter",
-    "http_request_duration_seconds": "histogram",
-    "diabetes_inference_seconds": "histogram",
-    "diabetes_prediction_value": "histogram",
-    "diabetes_predicted_rows": "counter",
-    "diabetes_model_info": "gauge",
-}
-# What the dashboard must show, by the series its queries read.
-PANEL_SERIES = {
-    "request rate": {"http_requests_total"},
-    "latency quantiles": {"http_request_duration_seconds_bucket"},
-    "prediction distribution": {"diabetes_prediction_value_bucket"},
-    "replicas": {"up", "kube_horizontalpodautoscaler_status_current_replicas",
-                 "kube_horizontalpodautoscaler_status_desired_replicas",
-                 "kube_deployment_status_replicas_available"},
-    "CPU per pod": {"process_cpu_seconds_total", "container_cpu_usage_seconds_total"},
-    "memory per pod": {"process_resident_memory_bytes", "container_memory_working_set_bytes"},
-}  # fmt: skip
-LABEL_VALUES_BOUND = 30
-LAB = find(7)  # other checks' hints, where this one observed their cause
-TARGETS_SECONDS = 60
-DATA_SECONDS = 60
+import harness
 
 
 # -- offline: the files ------------------------------------------------------------
 def test_manifests_valid(documents):
     """Every manifest in k8s/ is valid YAML and matches the Kubernetes 1.35 schema"""
-    k8s_yaml.require_valid(documents)
-
-
-def of_kind(documents, kind: str) -> list:
-    return [d for d in documents[0] if d.kind == kind]
-
-
-def monitor_document(documents):
-    found = of_kind(documents, "ServiceMonitor")
-    if not found:
-        raise Fail("no ServiceMonitor in k8s/", "k8s/servicemonitor.yaml with one")
-    return found[0]
-
-
-def release_problem(doc) -> str | None:
-    labels = (doc.data.get("metadata") or {}).get("labels") or {}
-    key, value = RELEASE_LABEL
-    if labels.get(key) == value:
-        return None
-    return f"{doc.where(['metadata', 'labels'])}: {doc.kind}/{doc.name} labels {labels or '{}'}"
+    manifests.require_valid(documents)
 
 
 def test_monitor_release_label(documents):
     """The ServiceMonitor and the PrometheusRule carry the label Prometheus selects them by"""
-    docs = of_kind(documents, "ServiceMonitor") + of_kind(documents, "PrometheusRule")
+    docs = harness.of_kind(documents, "ServiceMonitor") + harness.of_kind(
+        documents, "PrometheusRule"
+    )
     if not docs:
         raise Fail("no ServiceMonitor or PrometheusRule in k8s/", "both, labelled release")
-    problems = [p for p in map(release_problem, docs) if p]
+    problems = [p for p in map(harness.release_problem, docs) if p]
     expect(not problems, "; ".join(problems), "metadata.labels.release: monitoring on each")
-
-
-def service_ports(documents) -> dict[str, dict]:
-    services = [d for d in of_kind(documents, "Service") if d.name == APP]
-    return {
-        str(p.get("name")): p for s in services for p in (s.data.get("spec") or {}).get("ports", [])
-    }
 
 
 def test_monitor_port(documents):
     """Each ServiceMonitor endpoint names a port of the Service, by its name"""
-    doc = monitor_document(documents)
+    doc = harness.monitor_document(documents)
     endpoints = (doc.data.get("spec") or {}).get("endpoints")
     expect(
         isinstance(endpoints, list) and endpoints,
         f"{doc.where(['spec', 'endpoints'])}: endpoints: {endpoints!r}",
         'a list of endpoints, each item starting with "- "',
     )
-    ports = service_ports(documents)
+    ports = harness.service_ports(documents)
     soft = Soft()
     for index, endpoint in enumerate(endpoints):
         port = endpoint.get("port") if isinstance(endpoint, dict) else None
@@ -112,7 +54,11 @@ def test_monitor_port(documents):
         soft.check(
             port in ports,
             f"{where}: port: {port!r}"
-            + (" (a number: the operator matches it against port names)" if _numeric(port) else ""),
+            + (
+                " (a number: the operator matches it against port names)"
+                if harness.numeric_port(port)
+                else ""
+            ),
             f"the name of a Service port: {', '.join(ports) or 'the Service has no named port'}",
         )
         soft.check(
@@ -123,39 +69,17 @@ def test_monitor_port(documents):
     soft.raise_if_any()
 
 
-def _numeric(value) -> bool:
-    return isinstance(value, int) or (isinstance(value, str) and value.isdigit())
-
-
 def test_monitor_selects_service(documents):
     """The ServiceMonitor's selector matches the Service's labels"""
-    doc = monitor_document(documents)
+    doc = harness.monitor_document(documents)
     wanted = ((doc.data.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    services = [d for d in of_kind(documents, "Service") if d.name == APP]
+    services = [d for d in harness.of_kind(documents, "Service") if d.name == APP]
     labels = ((services[0].data.get("metadata") or {}).get("labels") or {}) if services else {}
     expect(
         wanted and all(labels.get(k) == v for k, v in wanted.items()),
         f"{doc.where(['spec', 'selector'])}: matchLabels {wanted or '{}'}",
         f"labels the Service {APP} carries, e.g. app.kubernetes.io/name: {APP}",
     )
-
-
-@pytest.fixture(scope="session")
-def rules(documents) -> list[tuple[str, dict]]:
-    """(file:line, rule) for every rule of every PrometheusRule."""
-    found = []
-    for doc in of_kind(documents, "PrometheusRule"):
-        groups = (doc.data.get("spec") or {}).get("groups")
-        if not isinstance(groups, list):
-            raise Fail(f"{doc.where(['spec', 'groups'])}: groups: {groups!r}", "a list of groups")
-        for g, group in enumerate(groups):
-            entries = (group or {}).get("rules")
-            if not isinstance(entries, list):
-                where = doc.where(["spec", "groups", g, "rules"])
-                raise Fail(f"{where}: rules: {entries!r}", 'a list, each rule starting with "- "')
-            for r, rule in enumerate(entries):
-                found.append((doc.where(["spec", "groups", g, "rules", r]), rule or {}))
-    return found
 
 
 def test_alert_rules(rules):
@@ -188,83 +112,23 @@ def test_alert_rules(rules):
     soft.raise_if_any()
 
 
-# -- the alerts' behaviour: promtool's rule unit tests -------------------------------
-ALERTS = {"down": "DiabetesApiDown", "errors": "DiabetesApiHighErrorRate",
-          "latency": "DiabetesApiLatencySLO"}  # fmt: skip
-SERIES = 'job="diabetes-api", namespace="shop"'
-
-
-def http_requests(status: str, per_minute: float, handler: str = "/predict") -> dict:
-    return {"series": f'http_requests_total{{{SERIES}, handler="{handler}", method="POST", '
-                      f'status="{status}"}}', "values": f"0+{per_minute}x40"}  # fmt: skip
-
-
-def latency(handler: str, per_minute: int, slower_than: float) -> list[dict]:
-    """Every request of `handler` between `slower_than` and the next bucket edge."""
-    edges = [0.1, 0.25, 0.5, 1.0, "+Inf"]
-    return [{"series": f'http_request_duration_seconds_bucket{{{SERIES}, handler="{handler}", '
-                       f'method="POST", le="{edge}"}}',
-             "values": f"0+{per_minute if edge == '+Inf' or edge > slower_than else 0}x40"}
-            for edge in edges]  # fmt: skip
-
-
-# (scenario, input series, alert, fires?, minute, the hint when it goes wrong): the
-# README's contract, at its edges.
-SCENARIOS = [
-    ("every pod down", [{"series": f'up{{{SERIES}, pod="a"}}', "values": "0x40"},
-                        {"series": f'up{{{SERIES}, pod="b"}}', "values": "0x40"}],
-     "down", True, 10, 'alert on absent(up{job="diabetes-api"} == 1) for 2m'),
-    ("no pod left at all", [{"series": 'up{job="prometheus"}', "values": "1x40"}],
-     "down", True, 10, 'up == 0 finds nothing once no target is left: use '
-     'absent(up{job="diabetes-api"} == 1)'),
-    ("every pod up", [{"series": f'up{{{SERIES}, pod="a"}}', "values": "1x40"}],
-     "down", False, 30, 'absent(up{job="diabetes-api"} == 1) is silent while a pod is up'),
-    ("5% errors at 10 requests/s", [http_requests("2xx", 570), http_requests("5xx", 30)],
-     "errors", True, 20, 'the 5xx share of all requests above 0.01, for 5m'),
-    ("50% errors at 2 requests a minute", [http_requests("2xx", 1), http_requests("5xx", 1)],
-     "errors", False, 30, "add a traffic floor: ... > 0.01 and job:http_requests:rate5m > 1"),
-    ("slow batches beside fast predictions",
-     latency("/predict", 600, 0) + latency("/predict/batch", 60, 0.5), "latency", False, 30,
-     'select handler="/predict" only: a batch takes longer by design'),
-    ("slow predictions", latency("/predict", 600, 0.25), "latency", True, 30,
-     "histogram_quantile(0.99, ...) of /predict above 0.25, for 10m"),
-]  # fmt: skip
-
-
-def promtool_test(scenario: tuple, rules_file: str) -> dict:
-    """One scenario as a promtool test file: is the alert firing at that minute?"""
-    name, series, alert, fires, minute, _ = scenario
-    expr = f'max(ALERTS{{alertname="{ALERTS[alert]}", alertstate="firing"}})'
-    check = {"expr": expr, "eval_time": f"{minute}m",
-             "exp_samples": [{"labels": "{}", "value": 1}] if fires else []}  # fmt: skip
-    return {"rule_files": [rules_file], "evaluation_interval": "1m",
-            "tests": [{"name": name, "interval": "1m", "input_series": series,
-                       "promql_expr_test": [check]}]}  # fmt: skip
-
-
-def failed_files(output: str) -> set[str]:
-    """The test files promtool reports FAILED (each block opens with its file's name)."""
-    blocks = re.split(r"^Processing test file: ", output, flags=re.M)[1:]
-    return {b.split(None, 1)[0] for b in blocks if "FAILED" in b}
-
-
 def test_alerts_behave(documents, rules, tmp_path_factory):
     """Each alert fires when users are hurt and stays silent when they are not (promtool)"""
     names = {str(rule.get("alert")) for _, rule in rules if "alert" in rule}
-    missing = [name for name in ALERTS.values() if name not in names]
+    missing = [name for name in harness.ALERTS.values() if name not in names]
     if missing:
-        raise Fail(f"no alert named {', '.join(missing)}", ", ".join(ALERTS.values()))
+        raise Fail(f"no alert named {', '.join(missing)}", ", ".join(harness.ALERTS.values()))
     tool = installed_tool("promtool")
     if tool is None:
         raise NotRun("promtool is not installed: make tools installs it (it needs the internet)")
     work = tmp_path_factory.mktemp("promtool")
-    groups = [g for doc in of_kind(documents, "PrometheusRule")
+    groups = [g for doc in harness.of_kind(documents, "PrometheusRule")
               for g in (doc.data.get("spec") or {}).get("groups") or []]  # fmt: skip
     (work / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}), encoding="utf-8")
     files = []
-    for n, scenario in enumerate(SCENARIOS, start=1):
+    for n, scenario in enumerate(harness.SCENARIOS, start=1):
         files.append(f"scenario-{n}.yaml")
-        (work / files[-1]).write_text(yaml.safe_dump(promtool_test(scenario, "rules.yaml")))
+        (work / files[-1]).write_text(yaml.safe_dump(harness.promtool_test(scenario, "rules.yaml")))
     # One stream: promtool writes each file's name to stdout and its failures to stderr.
     done = subprocess.run([tool, "test", "rules", *files], cwd=work, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=60)  # fmt: skip
@@ -279,8 +143,8 @@ def test_alerts_behave(documents, rules, tmp_path_factory):
                    "rules that promtool loads",
                    hint="fix the rule it names in k8s/prometheusrule.yaml (durations like 5m, "
                    "valid PromQL), then check again")  # fmt: skip
-    failed = failed_files(said)
-    wrong = [s for f, s in zip(files, SCENARIOS, strict=True) if f in failed]
+    failed = harness.failed_files(said)
+    wrong = [s for f, s in zip(files, harness.SCENARIOS, strict=True) if f in failed]
     if not wrong:  # promtool failed in a way no scenario explains
         raise Fail(
             f"promtool test rules: {said.strip().splitlines()[-1].strip()}",
@@ -288,30 +152,11 @@ def test_alerts_behave(documents, rules, tmp_path_factory):
             detail="\n".join("        " + ln for ln in said.strip().splitlines()[-8:]),
         )
     raise Fail(
-        "; ".join(f"{ALERTS[a]} {'stays silent' if fires else 'fires'} with {name}"
+        "; ".join(f"{harness.ALERTS[a]} {'stays silent' if fires else 'fires'} with {name}"
                   for name, _, a, fires, _, _ in wrong),
         "each alert fires in its scenarios and only there",
         hint=wrong[0][5],
     )  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def dashboard(lab_dir) -> dict:
-    path = lab_dir / DASHBOARD
-    if not path.is_file():
-        raise Fail(f"{DASHBOARD} is missing", "the dashboard file in grafana/")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise Fail(f"{DASHBOARD}:{exc.lineno}: not valid JSON ({exc.msg})", "valid JSON") from None
-
-
-def panels(board: dict) -> list[dict]:
-    found = []
-    for panel in board.get("panels") or []:
-        found.append(panel)
-        found.extend(panel.get("panels") or [])  # panels inside collapsed rows
-    return [p for p in found if p.get("targets")]
 
 
 def test_dashboard_valid(dashboard):
@@ -322,8 +167,10 @@ def test_dashboard_valid(dashboard):
     soft = Soft()
     for error in sorted(jsonschema.Draft202012Validator(schema).iter_errors(dashboard), key=str):
         field = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        soft.check(False, f"{DASHBOARD} {field}: {error.message[:140]}", "the schema's shape")
-    for panel in panels(dashboard):
+        soft.check(
+            False, f"{harness.DASHBOARD} {field}: {error.message[:140]}", "the schema's shape"
+        )
+    for panel in harness.panels(dashboard):
         for target in panel.get("targets", []):
             try:
                 promql.parse(promql.substitute(str(target.get("expr", "")), "workshop"))
@@ -332,23 +179,11 @@ def test_dashboard_valid(dashboard):
     soft.raise_if_any()
 
 
-def panel_trees(board: dict) -> list[tuple[str, object]]:
-    trees = []
-    for panel in panels(board):
-        for target in panel["targets"]:
-            try:
-                expr = promql.substitute(str(target.get("expr", "")), "workshop")
-                trees.append((str(panel.get("title")), promql.parse(expr)))
-            except ValueError:
-                continue  # reported by test_dashboard_valid
-    return trees
-
-
 def test_dashboard_panels(dashboard):
     """Panels for rate, latency, status classes, predictions, replicas, CPU and memory"""
-    trees = panel_trees(dashboard)
+    trees = harness.panel_trees(dashboard)
     read = set().union(*(promql.metric_names(t) for _, t in trees)) if trees else set()
-    missing = [what for what, series in PANEL_SERIES.items() if not series & read]
+    missing = [what for what, series in harness.PANEL_SERIES.items() if not series & read]
     by_status = any(
         "http_requests_total" in promql.metric_names(t) and "status" in str(t) for _, t in trees
     )
@@ -360,7 +195,7 @@ def test_dashboard_panels(dashboard):
 
 def test_latency_quantiles(dashboard):
     """Latency is read with histogram_quantile (p50, p95, p99), never averaged"""
-    trees = panel_trees(dashboard)
+    trees = harness.panel_trees(dashboard)
     found = set().union(
         *(promql.quantiles_of(t, "http_request_duration_seconds_bucket") for _, t in trees)
     ) if trees else set()  # fmt: skip
@@ -387,58 +222,13 @@ def test_deployment_available(deployment):
     require_available(deployment)
 
 
-@pytest.fixture(scope="session")
-def service(cluster, deployment):
-    if deployment.error:
-        raise Needs("an available Deployment")
-    state = service_of(cluster, deployment)
-    if state.error:
-        raise Needs(f"the Service ({state.error})")
-    return state
-
-
-@pytest.fixture(scope="session")
-def client(cluster, service, deployment):
-    """An HTTP client to the Service through a port-forward, with the API key."""
-    key = read_secret_value(cluster, deployment).value
-    headers = {"X-API-Key": key} if key else {}
-    target = f"svc/{service.name}"
-    with (
-        kube.port_forward(cluster, service.namespace, target, service.port) as port,
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10, headers=headers) as http,
-    ):
-        yield http
-
-
-def send_traffic(http: httpx.Client, rounds: int) -> None:
-    """Predictions, a batch and an invalid request: every panel gets something to show."""
-    for i in range(rounds):
-        http.post("/predict", json={**PATIENT, "bmi": PATIENT["bmi"] + i * 0.001})
-        if i % 5 == 0:
-            http.post("/predict/batch", json={"rows": [PATIENT, PATIENT]})
-            http.post("/predict", json={**PATIENT, "bmi": "heavy"})  # a 422, on purpose
-
-
-@pytest.fixture(scope="session")
-def exposition(client) -> dict:
-    send_traffic(client, 10)
-    response = client.get("/metrics")
-    if response.status_code != 200:
-        return {"error": f"GET /metrics answered {response.status_code}"}
-    try:
-        families = list(text_string_to_metric_families(response.text))
-    except ValueError as exc:
-        return {"error": f"/metrics is not the Prometheus text format ({exc})"}
-    return {"families": {f.name: f for f in families}}
-
-
 def test_metrics_exposed(exposition):
     """GET /metrics serves the HTTP, inference, prediction and model-info series"""
     if "error" in exposition:
         raise Fail(exposition["error"], "200 with the Prometheus text format from GET /metrics")
     families = exposition["families"]
-    missing = [name for name in EXPECTED_FAMILIES if name not in families]
-    expect(not missing, f"missing: {', '.join(missing)}", ", ".join(EXPECTED_FAMILIES))
+    missing = [name for name in harness.EXPECTED_FAMILIES if name not in families]
+    expect(not missing, f"missing: {', '.join(missing)}", ", ".join(harness.EXPECTED_FAMILIES))
     info = [s for s in families["diabetes_model_info"].samples if s.name == "diabetes_model_info"]
     expect(
         info and {"name", "version"} <= set(info[0].labels),
@@ -454,7 +244,7 @@ def test_metric_naming(exposition):
         raise Needs("/metrics")
     soft = Soft()
     for name, family in exposition["families"].items():
-        wanted = EXPECTED_FAMILIES.get(name)
+        wanted = harness.EXPECTED_FAMILIES.get(name)
         if wanted and family.type != wanted:
             hint = (
                 f"a Counter, exposed as {name}_total"
@@ -469,63 +259,13 @@ def test_metric_naming(exposition):
         for label in {k for s in family.samples for k in s.labels} - {"le", "quantile"}:
             values = {s.labels[label] for s in family.samples if label in s.labels}
             soft.check(
-                len(values) <= LABEL_VALUES_BOUND and label not in ("request_id", "id", "path"),
+                len(values) <= harness.LABEL_VALUES_BOUND
+                and label not in ("request_id", "id", "path"),
                 f"{name}{{{label}}} has {len(values)} values",
-                f"bounded label values (≤ {LABEL_VALUES_BOUND}): route templates, status classes",
+                f"bounded label values (≤ {harness.LABEL_VALUES_BOUND}): "
+                "route templates, status classes",
             )
     soft.raise_if_any()
-
-
-# -- live: Prometheus --------------------------------------------------------------
-@pytest.fixture(scope="session")
-def prometheus(cluster):
-    try:
-        with promql.reach(cluster) as found:
-            found.targets()
-            ui.progress(f"Prometheus at {found.where}")
-            yield found
-    except promql.QueryError as exc:
-        yield exc
-
-
-def ready_prometheus(prometheus):
-    if isinstance(prometheus, Exception):
-        raise Needs(f"Prometheus ({prometheus})")
-    return prometheus
-
-
-def app_targets(prom, namespace: str) -> list[dict]:
-    return [
-        t
-        for t in prom.targets()
-        if t["labels"].get("namespace") == namespace and t["labels"].get("job") == APP
-    ]
-
-
-def applied_monitors(cluster, namespace: str) -> list[dict]:
-    try:
-        return cluster.custom.list_namespaced_custom_object(
-            "monitoring.coreos.com", "v1", namespace, "servicemonitors"
-        )["items"]
-    except Exception:  # no CRD: Prometheus' own targets tell the rest
-        return []
-
-
-def unscrapable(monitors: list[dict], namespace: str) -> Fail | None:
-    """What no wait can fix in the ServiceMonitors as applied: said at once, with its cause."""
-    if not monitors:
-        return Fail(f"no ServiceMonitor in namespace {namespace}",
-                    "the ServiceMonitor from k8s/servicemonitor.yaml, applied",
-                    hint="make deploy N=7 applies k8s/servicemonitor.yaml too")  # fmt: skip
-    key, value = RELEASE_LABEL
-    if not any((m["metadata"].get("labels") or {}).get(key) == value for m in monitors):
-        return Fail(f"ServiceMonitor labels without {key}: {value}: Prometheus ignores them",
-                    f"the label {key}: {value}",
-                    hint=LAB.checks["monitor_release_label"].hint)  # fmt: skip
-    if not any((m.get("spec") or {}).get("endpoints") for m in monitors):
-        return Fail("ServiceMonitor endpoints: [] (nothing to scrape)", "endpoints: - port: http",
-                    hint=LAB.checks["monitor_port"].hint)  # fmt: skip
-    return None
 
 
 def test_targets_up(cluster, prometheus, deployment):
@@ -535,17 +275,17 @@ def test_targets_up(cluster, prometheus, deployment):
     if deployment.error:
         raise Needs("an available Deployment")
     namespace, pods = deployment.namespace, max(deployment.ready, 1)
-    if cause := unscrapable(applied_monitors(cluster, namespace), namespace):
+    if cause := harness.unscrapable(harness.applied_monitors(cluster, namespace), namespace):
         raise cause
 
     def all_up():
-        found = app_targets(prometheus, namespace)
+        found = harness.app_targets(prometheus, namespace)
         up = [t for t in found if t["health"] == "up"]
         return found if len(up) >= pods else None
 
-    if kube.wait(f"{pods} targets up in Prometheus", TARGETS_SECONDS, all_up, interval=3):
+    if kube.wait(f"{pods} targets up in Prometheus", harness.TARGETS_SECONDS, all_up, interval=3):
         return
-    found = app_targets(prometheus, namespace)
+    found = harness.app_targets(prometheus, namespace)
     if not found:
         raise Fail(
             f"Prometheus has no target with job={APP} in namespace {namespace}",
@@ -559,7 +299,7 @@ def test_targets_up(cluster, prometheus, deployment):
 
 def test_rules_loaded(prometheus, rules):
     """Prometheus has loaded the alert rules, and evaluates them without errors"""
-    prom = ready_prometheus(prometheus)
+    prom = harness.ready_prometheus(prometheus)
     wanted = {r["alert"] for _, r in rules if "alert" in r}
     if not wanted:
         raise Needs("alert rules in k8s/prometheusrule.yaml")
@@ -577,59 +317,20 @@ def test_rules_loaded(prometheus, rules):
     expect(not broken, "; ".join(broken), "every rule evaluates")
 
 
-@pytest.fixture(scope="session")
-def traffic(client):
-    """Steady light traffic while the live queries wait for two scrapes of it."""
-    stop = threading.Event()
-
-    def run():
-        while not stop.is_set():
-            try:
-                send_traffic(client, 5)
-            except httpx.HTTPError:
-                time.sleep(0.5)
-            stop.wait(0.5)
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    yield
-    stop.set()
-    worker.join(15)
-
-
-def read_names(expr: str) -> set[str]:
-    """The metric names a query reads (none for one that does not parse: dashboard_valid
-    names that)."""
-    try:
-        return promql.metric_names(promql.parse(expr))
-    except ValueError:
-        return set()
-
-
-def traffic_scraped(prom, namespace: str) -> bool:
-    """Prometheus has a sample of the checker's own requests: the service's request
-    counter (its name checked on /metrics above) for POST /predict in the namespace."""
-    try:
-        return bool(prom.query(f'http_requests_total{{namespace="{namespace}", '
-                               'handler="/predict"}'))  # fmt: skip
-    except promql.QueryError:
-        return False
-
-
 def test_panels_return_data(prometheus, dashboard, deployment, traffic):
     """After the checker's own traffic, every dashboard panel returns data"""
-    prom = ready_prometheus(prometheus)
+    prom = harness.ready_prometheus(prometheus)
     if deployment.error:
         raise Needs("an available Deployment")
-    if not app_targets(prom, deployment.namespace):
+    if not harness.app_targets(prom, deployment.namespace):
         # Nothing of the service's is scraped, so its panels cannot fill: no wait helps.
-        targets = LAB.checks["targets_up"]
+        targets = harness.LAB.checks["targets_up"]
         raise Fail(f"Prometheus scrapes no pod of {APP} in namespace {deployment.namespace}",
                    "the service's targets up (the check above), then data in every panel",
                    hint=targets.hint, see=targets.see)  # fmt: skip
     queries = [
         (str(p.get("title")), promql.substitute(str(t.get("expr", "")), deployment.namespace))
-        for p in panels(dashboard)
+        for p in harness.panels(dashboard)
         for t in p["targets"]
     ]
     results: dict[str, list] = {}
@@ -651,14 +352,18 @@ def test_panels_return_data(prometheus, dashboard, deployment, traffic):
         # request (counters the service starts at zero, the pods' CPU).
         empty = {title for title, found in results.items() if not found}
         unknown.clear()
-        if empty and len(empty) < len(results) and traffic_scraped(prom, deployment.namespace):
+        if (
+            empty
+            and len(empty) < len(results)
+            and harness.traffic_scraped(prom, deployment.namespace)
+        ):
             known = prom.names()
             for title, expr in queries:
-                if title in empty and (missing := read_names(expr) - known):
+                if title in empty and (missing := harness.read_names(expr) - known):
                     unknown.setdefault(title, set()).update(missing)
         return set(unknown) == empty or None
 
-    kube.wait("every panel to return data", DATA_SECONDS, every_panel_has_data, interval=5)
+    kube.wait("every panel to return data", harness.DATA_SECONDS, every_panel_has_data, interval=5)
     empty = [title for title, found in results.items() if not found]
     errors = [f"'{title}': {found[0]}" for title, found in results.items()
               if found and found[0].startswith("error")]  # fmt: skip
@@ -682,7 +387,7 @@ def test_grafana_dashboard(cluster, dashboard):
             f"no Grafana in namespace {namespace}: make monitoring-up installs it"
             " (it needs the internet; the project's CI cluster has no Grafana)"
         )
-    if roomreport.in_room():
+    if learner.in_room():
         raise NotRun(
             f"room mode: Grafana is the room's, and its admin login your instructor's; open"
             f" '{dashboard.get('title')} · {namespace_name()}' there"

@@ -5,74 +5,15 @@ run here."""
 import itertools
 import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-import yaml
+from checker.command import ui
+from checker.outcomes import Fail, Soft, expect
+from checker.upkeep.versions import pins
 
-from checker import ui
-from checker.outcomes import Fail, Soft, Stop, expect
-from checker.pins import pins
-
-WORKFLOW = ".github/workflows/ci.yml"
-PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
-VERSION_COMMENT = re.compile(r"#\s*v\d")
-# Tokens with a recognisable shape: GitHub (classic and fine-grained), AWS, Slack.
-TOKEN_SHAPES = re.compile(
-    r"\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,}|AKIA[0-9A-Z]{16}|xox[bp]-[\w-]{20,})"
-)
-SECRET_KEYS = {"password", "token", "api-key", "api_key", "secret", "access-key", "github-token"}
-TOOL_SECONDS = 120
-# GitHub retired the node20 runtime in September 2026: an action pinned to an
-# older release no longer runs. The first release of each on node24 (read from
-# each action's action.yml at its tag), and the node20 pins we can name by SHA,
-# so a version comment that lies is caught too.
-NODE24_SINCE = {
-    "actions/checkout": (5, 0, 0),
-    "actions/setup-python": (6, 0, 0),
-    "actions/upload-artifact": (6, 0, 0),
-    "actions/download-artifact": (7, 0, 0),
-    "helm/kind-action": (1, 14, 0),
-    "actions/cache": (5, 0, 0),
-}
-NODE20_SHAS = {
-    "330a01c490aca151604b8cf639adc76d48f6c5d4": "actions/upload-artifact v5.0.0",
-    "634f93cb2916e3fdff6788551b99b062d0335ce0": "actions/download-artifact v5.0.0",
-    "018cc2cf5baa6db3ef3c5f8a56943fffe632ef53": "actions/download-artifact v6.0.0",
-    "a1b0e391336a6ee6713a0583f8c6240d70863de3": "helm/kind-action v1.12.0",
-    "92086f6be054225fa813e0a4b13787fc9088faab": "helm/kind-action v1.13.0",
-    "0057852bfaa89a56745cba8c7296529d2fc39830": "actions/cache v4.3.0",
-}
-VERSION = re.compile(r"#\s*v(\d+)(?:\.(\d+))?(?:\.(\d+))?")
-
-
-def bin_tool(name: str) -> str:
-    """A tool installed beside this Python (the course's .venv), else on PATH."""
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else name
-
-
-@pytest.fixture(scope="session")
-def workflow_path(lab_dir) -> Path:
-    return lab_dir / WORKFLOW
-
-
-@pytest.fixture(scope="session")
-def workflow(workflow_path) -> dict:
-    if not workflow_path.is_file():
-        raise Stop(f"{WORKFLOW} is missing", "create it: README → Step 1")
-    try:
-        data = yaml.safe_load(workflow_path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise Stop(f"{WORKFLOW}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
-        raise Stop(f"{WORKFLOW}: no jobs: mapping at the top level")
-    return data
+import harness
 
 
 def test_workflow_valid(workflow):
@@ -80,19 +21,11 @@ def test_workflow_valid(workflow):
     ui.progress(f"jobs: {', '.join(workflow['jobs'])}")
 
 
-def run_tool(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(
-            command, capture_output=True, text=True, timeout=TOOL_SECONDS, cwd=cwd, check=False
-        )
-    except FileNotFoundError:
-        raise Stop(f"{command[0]} is not installed", "make setup installs it into .venv") from None
-
-
 def test_workflow_schema(workflow, workflow_path):
     """The workflow matches GitHub's workflow schema"""
-    done = run_tool([bin_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
-                     "--output-format", "text", str(workflow_path)])  # fmt: skip
+    done = harness.run_tool([harness.bin_tool("check-jsonschema"), "--builtin-schema",
+                             "vendor.github-workflows", "--output-format", "text",
+                             str(workflow_path)])  # fmt: skip
     if done.returncode == 0:
         return
     lines = [
@@ -100,7 +33,7 @@ def test_workflow_schema(workflow, workflow_path):
         for line in done.stdout.splitlines()
         if line.strip().startswith(str(workflow_path))
     ]
-    problems = [line.replace(str(workflow_path), WORKFLOW) for line in lines][:6]
+    problems = [line.replace(str(workflow_path), harness.WORKFLOW) for line in lines][:6]
     raise Fail(
         "; ".join(problems) or done.stdout.strip()[-300:],
         'a valid workflow: each step is a list item starting with "- "',
@@ -109,69 +42,14 @@ def test_workflow_schema(workflow, workflow_path):
 
 def test_actionlint(workflow, workflow_path):
     """actionlint finds nothing"""
-    done = run_tool([bin_tool("actionlint"), "-no-color", "-oneline", str(workflow_path)])
-    problems = [line.replace(str(workflow_path), WORKFLOW) for line in done.stdout.splitlines()]
+    done = harness.run_tool(
+        [harness.bin_tool("actionlint"), "-no-color", "-oneline", str(workflow_path)]
+    )
+    problems = [
+        line.replace(str(workflow_path), harness.WORKFLOW) for line in done.stdout.splitlines()
+    ]
     expect(done.returncode == 0, "; ".join(problems[:5]) or done.stderr.strip()[:300],
            "no actionlint findings")  # fmt: skip
-
-
-# -- the pipeline's structure --------------------------------------------------------
-def steps(job: dict) -> list[dict]:
-    found = job.get("steps")
-    return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
-
-
-def job_text(job: dict) -> str:
-    return yaml.safe_dump(job, sort_keys=False)
-
-
-def runs(job: dict) -> list[str]:
-    return [str(s["run"]) for s in steps(job) if "run" in s]
-
-
-def uses(job: dict) -> list[str]:
-    return [str(s["uses"]) for s in steps(job) if "uses" in s]
-
-
-def find_job(workflow: dict, role: str) -> tuple[str, dict] | None:
-    """The job playing a role, found by what it does rather than by its name."""
-    jobs = {k: v for k, v in workflow["jobs"].items() if isinstance(v, dict)}
-    matchers = {
-        "test": lambda j: any("pytest" in r for r in runs(j)),
-        "build": lambda j: (
-            any("build-push-action" in u for u in uses(j))
-            or any(re.search(r"docker (buildx )?build", r) for r in runs(j))
-        ),
-        "e2e": lambda j: (
-            any("kind-action" in u for u in uses(j)) or any("kind create" in r for r in runs(j))
-        ),
-        "deploy": lambda j: "environment" in j,
-    }
-    for name, job in jobs.items():
-        if matchers[role](job):
-            return name, job
-    return None
-
-
-def needs_of(workflow: dict, name: str) -> set[str]:
-    """Every job that must finish before `name` (needs, followed transitively)."""
-    seen: set[str] = set()
-    todo = [name]
-    while todo:
-        job = workflow["jobs"].get(todo.pop()) or {}
-        wanted = job.get("needs") or []
-        for need in [wanted] if isinstance(wanted, str) else wanted:
-            if need not in seen:
-                seen.add(need)
-                todo.append(need)
-    return seen
-
-
-def required_job(workflow: dict, role: str, what: str) -> tuple[str, dict]:
-    found = find_job(workflow, role)
-    if found is None:
-        raise Fail(f"no job that {what}", f"the {role} job: README → Step 1")
-    return found
 
 
 def test_jobs_ordered(workflow):
@@ -182,29 +60,28 @@ def test_jobs_ordered(workflow):
         ("e2e", "creates a kind cluster"),
         ("deploy", "deploys to an environment"),
     ]
-    names = [required_job(workflow, role, what)[0] for role, what in order]
+    names = [harness.required_job(workflow, role, what)[0] for role, what in order]
     soft = Soft()
     for earlier, later in itertools.pairwise(names):
         soft.check(
-            earlier in needs_of(workflow, later),
+            earlier in harness.needs_of(workflow, later),
             f"job {later} does not wait for {earlier}",
             f"{later}: needs: {earlier} (directly or through another job)",
         )
     soft.raise_if_any()
 
 
-SHA = re.compile(r"github\.sha|GITHUB_SHA|type=sha")
-
-
 def test_image_tag_sha(workflow):
     """The image is tagged with the commit SHA, not only latest"""
-    _, job = required_job(workflow, "build", "builds the image")
-    text = job_text(job)
+    _, job = harness.required_job(workflow, "build", "builds the image")
+    text = harness.job_text(job)
     # Every ghcr.io reference that names a tag, and any tags: input of an action.
     tagged = [ref for ref in re.findall(r"ghcr\.io/[^\s\"']+", text) if ":" in ref.split("/")[-1]]
-    tagged += [str(s["with"]["tags"]) for s in steps(job) if "tags" in (s.get("with") or {})]
+    tagged += [
+        str(s["with"]["tags"]) for s in harness.steps(job) if "tags" in (s.get("with") or {})
+    ]
     expect(
-        tagged and all(SHA.search(ref) for ref in tagged),
+        tagged and all(harness.SHA.search(ref) for ref in tagged),
         f"tags: {', '.join(tagged)}" if tagged else "no image tag found in the build job",
         "ghcr.io/<owner>/<repo>:${{ github.sha }}: every image traces back to one commit",
     )
@@ -214,26 +91,22 @@ def test_no_credentials(workflow, workflow_path):
     """No credential is written in the file: tokens come from secrets or the run's token"""
     soft = Soft()
     for number, line in enumerate(workflow_path.read_text(encoding="utf-8").splitlines(), 1):
-        if TOKEN_SHAPES.search(line):
+        if harness.TOKEN_SHAPES.search(line):
             soft.check(
-                False, f"{WORKFLOW}:{number}: a token in the file", "${{ secrets.GITHUB_TOKEN }}"
+                False,
+                f"{harness.WORKFLOW}:{number}: a token in the file",
+                "${{ secrets.GITHUB_TOKEN }}",
             )
     for name, job in workflow["jobs"].items():
-        for step in steps(job if isinstance(job, dict) else {}):
+        for step in harness.steps(job if isinstance(job, dict) else {}):
             for key, value in (step.get("with") or {}).items():
                 literal = isinstance(value, str) and value and "${{" not in value
                 soft.check(
-                    not (key.lower() in SECRET_KEYS and literal),
+                    not (key.lower() in harness.SECRET_KEYS and literal),
                     f"job {name}: with.{key} is written out",
                     f"{key}: ${{{{ secrets.GITHUB_TOKEN }}}} (or another secret)",
                 )
     soft.raise_if_any()
-
-
-def grants_write(permissions) -> bool:
-    if isinstance(permissions, str):
-        return permissions == "write-all"
-    return isinstance(permissions, dict) and "write" in permissions.values()
 
 
 def test_permissions_declared(workflow):
@@ -242,8 +115,10 @@ def test_permissions_declared(workflow):
     soft = Soft()
     soft.check(top is not None, "no top-level permissions:",
                "permissions: {contents: read} at the top")  # fmt: skip
-    soft.check(not grants_write(top), f"top-level permissions: {top}", "only read at the top")
-    pushers = pushing_jobs(workflow)
+    soft.check(
+        not harness.grants_write(top), f"top-level permissions: {top}", "only read at the top"
+    )
+    pushers = harness.pushing_jobs(workflow)
     for name, job in pushers.items():
         granted = job.get("permissions") or {}
         soft.check(
@@ -262,29 +137,24 @@ def test_permissions_declared(workflow):
     soft.raise_if_any()
 
 
-def pushing_jobs(workflow: dict) -> dict[str, dict]:
-    return {name: job for name, job in workflow["jobs"].items()
-            if isinstance(job, dict) and any(pushes(step) for step in steps(job))}  # fmt: skip
-
-
 def test_push_after_e2e(workflow):
     """The image is pushed only after e2e passed, and deploy waits for that push"""
-    e2e, _ = required_job(workflow, "e2e", "creates a kind cluster")
-    pushers = pushing_jobs(workflow)
+    e2e, _ = harness.required_job(workflow, "e2e", "creates a kind cluster")
+    pushers = harness.pushing_jobs(workflow)
     expect(pushers, "no job pushes the image", "a push job: needs: [build, e2e]",
            hint="add a push job with needs: [build, e2e] that loads the tested image "
            "and pushes it (README → Step 3)")  # fmt: skip
     soft = Soft()
     for name in pushers:
         soft.check(
-            e2e in needs_of(workflow, name),
+            e2e in harness.needs_of(workflow, name),
             f"job {name} pushes without waiting for {e2e}: an image that fails end to end "
             "still reaches the registry",
             f"{name}: needs: [build, {e2e}]",
         )
-    deploy = find_job(workflow, "deploy")
+    deploy = harness.find_job(workflow, "deploy")
     if deploy:
-        missing = [name for name in pushers if name not in needs_of(workflow, deploy[0])]
+        missing = [name for name in pushers if name not in harness.needs_of(workflow, deploy[0])]
         soft.check(not missing, f"job {deploy[0]} does not wait for {', '.join(missing)}",
                    f"{deploy[0]}: needs: [{e2e}, {', '.join(pushers)}]",
                    hint="deploy needs the push job: the image must be in the registry, and "
@@ -292,17 +162,13 @@ def test_push_after_e2e(workflow):
     soft.raise_if_any()
 
 
-LAYER_CACHE = re.compile(r"--cache-from|cache-from:")
-COMPRESSED = re.compile(r"\b(zstd|gzip|pigz|xz)\b|\.tar\.(zst|gz|xz)\b")
-
-
 def test_build_cached(workflow):
     """The build reuses a layer cache, and the image travels between jobs compressed"""
-    name, job = required_job(workflow, "build", "builds the image")
-    text = job_text(job)
+    name, job = harness.required_job(workflow, "build", "builds the image")
+    text = harness.job_text(job)
     soft = Soft()
     soft.check(
-        LAYER_CACHE.search(text),
+        harness.LAYER_CACHE.search(text),
         f"job {name} builds every layer from scratch on each run",
         "docker buildx build --cache-from/--cache-to with an actions/cache directory",
         hint="restore a layer cache with actions/cache and pass --cache-from and --cache-to "
@@ -310,7 +176,7 @@ def test_build_cached(workflow):
     )
     saves = re.search(r"docker (image )?save|type=docker,dest=|type=oci,dest=", text)
     soft.check(
-        not saves or COMPRESSED.search(text),
+        not saves or harness.COMPRESSED.search(text),
         f"job {name} uploads the image as a plain tar (about 600 MB)",
         "the archive compressed: zstd -T0 -3, about a quarter of the size",
         hint="compress the image archive with zstd before upload-artifact, and decompress it "
@@ -321,9 +187,11 @@ def test_build_cached(workflow):
 
 def test_deploy_secrets(workflow):
     """The deploy job creates the API-key Secret and the cluster's pull credentials"""
-    name, job = required_job(workflow, "deploy", "deploys to an environment")
-    text = "\n".join(runs(job))
-    env_text = str(job.get("env") or "") + "".join(str(s.get("env") or "") for s in steps(job))
+    name, job = harness.required_job(workflow, "deploy", "deploys to an environment")
+    text = "\n".join(harness.runs(job))
+    env_text = str(job.get("env") or "") + "".join(
+        str(s.get("env") or "") for s in harness.steps(job)
+    )
     soft = Soft()
     soft.check(
         re.search(r"create secret generic\s+diabetes-api-key", text),
@@ -348,44 +216,10 @@ def test_deploy_secrets(workflow):
     soft.raise_if_any()
 
 
-def triggers(workflow: dict) -> set[str]:
-    # PyYAML reads the key `on` as True (YAML 1.1): both spellings are looked up.
-    found = workflow.get("on", workflow.get(True))
-    if isinstance(found, str):
-        return {found}
-    return set(found or [])
-
-
-# Contexts a pull request's author writes: in a run: script they are code, not text.
-UNTRUSTED = re.compile(
-    r"\$\{\{\s*github\.(head_ref|event\.("
-    r"(issue|pull_request)\.(title|body)|pull_request\.head\.(ref|label|repo\.default_branch)"
-    r"|(comment|review|review_comment)\.body|pages\.\S*page_name"
-    r"|(head_commit|commits\S*?)\.(message|author\.(email|name))))"
-)
-PUSHES = re.compile(r"\b(docker|podman)\s+push\b")
-
-
-def pushes(step: dict) -> bool:
-    action_push = (step.get("with") or {}).get("push")
-    return bool(PUSHES.search(str(step.get("run", "")))) or action_push not in (
-        None,
-        False,
-        "false",
-    )
-
-
-def guarded_from_pull_requests(*conditions: object) -> bool:
-    """An if: that a pull request's run cannot pass (its github.ref is refs/pull/…)."""
-    texts = [str(c) for c in conditions if c]
-    return any(("pull_request" in t and "!=" in t) or "== 'push'" in t
-               or ("refs/heads/" in t and "==" in t) for t in texts)  # fmt: skip
-
-
 def test_pull_requests_safe(workflow, workflow_path):
     """Code from a pull request runs without secrets or write access, and pushes nothing"""
     soft = Soft()
-    on = triggers(workflow)
+    on = harness.triggers(workflow)
     soft.check(
         "pull_request_target" not in on,
         "on: pull_request_target (the pull request's code would run with this repository's"
@@ -395,10 +229,10 @@ def test_pull_requests_safe(workflow, workflow_path):
     )
     lines = workflow_path.read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(lines, 1):
-        if found := UNTRUSTED.search(line):
+        if found := harness.UNTRUSTED.search(line):
             soft.check(
                 False,
-                f"{WORKFLOW}:{number}: {found.group(0)} }}}} in the file",
+                f"{harness.WORKFLOW}:{number}: {found.group(0)} }}}} in the file",
                 'untrusted input through env:, then "$VAR" in the script',
                 hint='pass the pull request\'s text through env: and quote "$VAR": a title '
                 "written inside run: is run as code",
@@ -406,10 +240,10 @@ def test_pull_requests_safe(workflow, workflow_path):
     if "pull_request" in on or "pull_request_target" in on:
         for name, job in workflow["jobs"].items():
             job = job if isinstance(job, dict) else {}
-            for step in steps(job):
-                if pushes(step):
+            for step in harness.steps(job):
+                if harness.pushes(step):
                     soft.check(
-                        guarded_from_pull_requests(job.get("if"), step.get("if")),
+                        harness.guarded_from_pull_requests(job.get("if"), step.get("if")),
                         f"job {name}: step '{step.get('name', step.get('uses', 'push'))}' pushes"
                         " on pull requests too",
                         "if: github.event_name != 'pull_request' on the push",
@@ -428,46 +262,43 @@ def test_actions_pinned(workflow, workflow_path):
             continue
         action = found.group(1).strip("'\"")
         soft.check(
-            PINNED.match(action) and VERSION_COMMENT.search(line),
-            f"{WORKFLOW}:{number}: {action}",
+            harness.PINNED.match(action) and harness.VERSION_COMMENT.search(line),
+            f"{harness.WORKFLOW}:{number}: {action}",
             "owner/action@<40-character commit SHA> # vX.Y.Z",
         )
     soft.raise_if_any()
 
 
-def pinned_actions(workflow_path) -> list[tuple[int, str, str]]:
-    """(line number, owner/action@ref, the line) of every remote action."""
-    found = []
-    for number, line in enumerate(workflow_path.read_text(encoding="utf-8").splitlines(), 1):
-        match = re.match(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", line)
-        if match and not match.group(1).startswith(("./", "docker://")):
-            found.append((number, match.group(1).strip("'\""), line))
-    return found
-
-
 def test_actions_runtime(workflow, workflow_path):
     """No action is pinned to a release on the retired node20 runtime"""
     soft = Soft()
-    for number, action, line in pinned_actions(workflow_path):
+    for number, action, line in harness.pinned_actions(workflow_path):
         name, _, ref = action.partition("@")
-        since = NODE24_SINCE.get(name)
+        since = harness.NODE24_SINCE.get(name)
         wanted = f"{name} v{'.'.join(map(str, since or ()))} or later (node24)"
-        if ref in NODE20_SHAS:
-            soft.check(False, f"{WORKFLOW}:{number}: {NODE20_SHAS[ref]}, a node20 release", wanted)
+        if ref in harness.NODE20_SHAS:
+            soft.check(
+                False,
+                f"{harness.WORKFLOW}:{number}: {harness.NODE20_SHAS[ref]}, a node20 release",
+                wanted,
+            )
             continue
-        version = VERSION.search(line)
+        version = harness.VERSION.search(line)
         if since and version:
             found = tuple(int(part or 0) for part in version.groups())
             shown = ".".join(map(str, found))
-            soft.check(found >= since, f"{WORKFLOW}:{number}: {name} v{shown} runs on node20",
+            soft.check(found >= since,
+                       f"{harness.WORKFLOW}:{number}: {name} v{shown} runs on node20",
                        wanted)  # fmt: skip
     soft.raise_if_any()
 
 
 def test_kind_versions(workflow):
     """kind-action creates the cluster with the workshop's kind, kubectl and node image"""
-    name, job = required_job(workflow, "e2e", "creates a kind cluster")
-    action = [s for s in steps(job) if str(s.get("uses", "")).startswith("helm/kind-action@")]
+    name, job = harness.required_job(workflow, "e2e", "creates a kind cluster")
+    action = [
+        s for s in harness.steps(job) if str(s.get("uses", "")).startswith("helm/kind-action@")
+    ]
     if not action:
         ui.progress(f"job {name} creates its cluster without helm/kind-action")
         return
@@ -489,8 +320,8 @@ def test_kind_versions(workflow):
 
 def test_e2e_runs_checker(workflow):
     """The e2e job deploys to kind, runs the workshop's checker, and keeps logs on failure"""
-    name, job = required_job(workflow, "e2e", "creates a kind cluster")
-    commands = "\n".join(runs(job))
+    name, job = harness.required_job(workflow, "e2e", "creates a kind cluster")
+    commands = "\n".join(harness.runs(job))
     soft = Soft()
     soft.check(
         re.search(r"check-lab\s+(N=)?[4-9]", commands),
@@ -499,14 +330,14 @@ def test_e2e_runs_checker(workflow):
     )
     soft.check("kind load" in commands, f"job {name} does not load the image into kind",
                "kind load docker-image")  # fmt: skip
-    on_failure = [s for s in steps(job) if "failure()" in str(s.get("if", ""))]
+    on_failure = [s for s in harness.steps(job) if "failure()" in str(s.get("if", ""))]
     soft.check(
         any("kind export logs" in str(s.get("run", "")) for s in on_failure)
         and any("upload-artifact" in str(s.get("uses", "")) for s in on_failure),
         "no logs kept when it fails",
         "if: failure() steps: kind export logs, then actions/upload-artifact",
     )
-    ref = workshop_ref(workflow, job)
+    ref = harness.workshop_ref(workflow, job)
     soft.check(
         ref is None or re.fullmatch(r"[0-9a-f]{40}|v\d+(\.\d+)*", ref),
         f"job {name} checks out the workshop at '{ref}', a moving branch",
@@ -516,21 +347,9 @@ def test_e2e_runs_checker(workflow):
     soft.raise_if_any()
 
 
-def workshop_ref(workflow: dict, job: dict) -> str | None:
-    """The ref of the step that checks out another repository (the workshop)."""
-    env = {**(workflow.get("env") or {}), **(job.get("env") or {})}
-    for step in steps(job):
-        given = step.get("with") or {}
-        if str(step.get("uses", "")).startswith("actions/checkout@") and given.get("repository"):
-            ref = str(given.get("ref", ""))
-            found = re.fullmatch(r"\$\{\{\s*env\.(\w+)\s*\}\}", ref)
-            return str(env.get(found.group(1), "")) if found else ref
-    return None
-
-
 def test_deploy_guarded(workflow):
     """Deploy waits for a protected environment, is off by default, and runs one at a time"""
-    name, job = required_job(workflow, "deploy", "deploys to an environment")
+    name, job = harness.required_job(workflow, "deploy", "deploys to an environment")
     condition = str(job.get("if", ""))
     soft = Soft()
     soft.check(
@@ -556,22 +375,10 @@ def test_deploy_guarded(workflow):
     soft.raise_if_any()
 
 
-# -- the workflow's own commands, run here -------------------------------------------
-def local_commands(job: dict) -> list[str]:
-    """The lint and test commands of a job that can run here with the course's tools."""
-    found = []
-    for script in runs(job):
-        for line in script.splitlines():
-            words = shlex.split(line.strip(), comments=True) if line.strip() else []
-            if words[:1] in (["ruff"], ["pytest"]) or words[:3] == ["python", "-m", "pytest"]:
-                found.append(line.strip())
-    return found
-
-
 def test_lint_and_tests_pass_here(workflow, lab_dir):
     """The workflow's lint and test commands pass on this folder"""
-    _, job = required_job(workflow, "test", "runs pytest")
-    commands = local_commands(job)
+    _, job = harness.required_job(workflow, "test", "runs pytest")
+    commands = harness.local_commands(job)
     expect(commands, "no ruff or pytest command in the test job", "ruff check ... and pytest")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     soft = Soft()

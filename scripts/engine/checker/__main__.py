@@ -1,0 +1,3 @@
+from checker.command.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Deletes the learners' kind cluster (and with it every lab's objects).
+set -o errexit -o nounset -o pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=../versions.env
+source "${REPO}/scripts/versions.env"
+export PATH="${REPO}/.tools/bin:${PATH}"
+
+main() {
+  command -v kind >/dev/null || { printf '✗ kind is not installed\n  hint: make tools\n' >&2; exit 2; }
+  docker info >/dev/null 2>&1 || { printf '✗ Docker is not running\n  hint: start Docker, then run make cluster-down again\n' >&2; exit 2; }
+  if ! kind get clusters 2>/dev/null | grep -qx "${KIND_CLUSTER_NAME}"; then
+    printf '✓ no kind cluster named %s\n' "${KIND_CLUSTER_NAME}" >&2
+    return 0
+  fi
+  kind delete cluster --name "${KIND_CLUSTER_NAME}"
+  printf '✓ cluster %s deleted\n' "${KIND_CLUSTER_NAME}" >&2
+}
+
+main "$@"
