@@ -70,7 +70,7 @@ create_cluster() {
       "stop what uses it: lsof -i :${NODE_PORT_HOST_PORT} names it"
   fi
   step "creating kind cluster ${KIND_CLUSTER_NAME} (${KIND_NODE_IMAGE}; the first time downloads ~400 MB)"
-  # An empty KIND_NODE_IMAGE (the nightly job's "latest") means kind's own default.
+  # An empty KIND_NODE_IMAGE means kind's own default.
   kind create cluster --name "${KIND_CLUSTER_NAME}" ${KIND_NODE_IMAGE:+--image "${KIND_NODE_IMAGE}"} \
     --config "${REPO}/k8s/kind-config.yaml" --wait 180s
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Lab 07: installs kube-prometheus-stack (Prometheus, the Prometheus Operator,
 # Grafana, kube-state-metrics, node-exporter) into the kind cluster, at the
-# pinned chart version, with the course's laptop-sized values. Safe to run again.
+# pinned chart version, with the course's laptop-sized values and the course's one
+# Prometheus version (PROMETHEUS_VERSION, as promtool and the test cluster). Safe to
+# run again.
 set -o errexit -o nounset -o pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -36,7 +38,9 @@ main() {
   helm upgrade --install "${MONITORING_RELEASE}" kube-prometheus-stack --repo "${CHART_REPO}" \
     ${KUBE_PROMETHEUS_STACK_CHART_VERSION:+--version "${KUBE_PROMETHEUS_STACK_CHART_VERSION}"} \
     --namespace "${MONITORING_NAMESPACE}" \
-    --create-namespace --values "${VALUES}" --wait --timeout 10m
+    --create-namespace --values "${VALUES}" \
+    --set-string "prometheus.prometheusSpec.image.tag=v${PROMETHEUS_VERSION}" \
+    --wait --timeout 10m
   say "✓ monitoring ready in $((SECONDS - started)) s"
   say "  Prometheus: kubectl -n ${MONITORING_NAMESPACE} port-forward svc/${MONITORING_RELEASE}-kube-prometheus-prometheus 9090"
   say "  Grafana:    kubectl -n ${MONITORING_NAMESPACE} port-forward svc/${MONITORING_RELEASE}-grafana 3000:80  (admin / workshop)"

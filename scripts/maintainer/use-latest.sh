@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The nightly job's "latest" channel: blanks the pinned kind node image and chart
-# versions (kind and Helm then take their newest), and relocks the Python
-# libraries at their newest releases. Never run it on a workshop laptop.
+# The nightly job's "latest" channel: kind's own default node image (by digest)
+# with a kubectl of the same version, so the two stay within Kubernetes' skew
+# policy; blank chart versions (Helm then takes their newest); and the Python
+# libraries relocked at their newest releases. Never run it on a workshop laptop.
 set -o errexit -o nounset -o pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 main() {
   cd "${REPO}"
-  sed -i -E 's/^(KIND_NODE_IMAGE|METRICS_SERVER_CHART_VERSION|KUBE_PROMETHEUS_STACK_CHART_VERSION|PROMETHEUS_ADAPTER_CHART_VERSION)=.*/\1=/' scripts/versions.env
+  scripts/maintainer/kind-default-image.sh --pin scripts/versions.env
+  sed -i -E 's/^(METRICS_SERVER_CHART_VERSION|KUBE_PROMETHEUS_STACK_CHART_VERSION|PROMETHEUS_ADAPTER_CHART_VERSION)=.*/\1=/' scripts/versions.env
   scripts/learner/bootstrap.sh
   # shellcheck source=../versions.env
   source scripts/versions.env
