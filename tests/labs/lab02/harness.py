@@ -111,6 +111,15 @@ def post(http, path, **kwargs) -> httpx.Response:
         raise Fail(f"no answer from POST {path} ({type(exc).__name__})", "an HTTP answer") from None
 
 
+def request_id(response) -> str | None:
+    """The request_id of a JSON answer, or None."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("request_id") if isinstance(body, dict) else None
+
+
 def describe(response: httpx.Response) -> str:
     body = response.text.strip().replace("\n", " ")
     return f"HTTP {response.status_code} {body[:160]}"

@@ -5,6 +5,15 @@ from project.seeded import PRECONDITION, Mistake
 MAIN, SCHEMAS = "app/main.py", "app/schemas.py"
 
 MISTAKES = [
+    Mistake(2, "request-id-made-at-import", "app/middleware.py",
+            "request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex",
+            "request_id = incoming if _SAFE_ID.match(incoming) else _PROCESS_ID", "predict_float",
+            also=(('_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")\n',
+                   '_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")\n'
+                   "_PROCESS_ID = uuid.uuid4().hex\n"),),
+            says="again for a second request",
+            hint="make the id inside the request (uuid4() in the middleware's call), "
+            "not once when the module is imported"),
     Mistake(2, "model-version-hard-coded", MAIN, "model_version=model.version,",
             'model_version="1.0.0",', "predict_float", says="model_version = \"1.0.0\"",
             hint="answer model_version from the loaded card (model.version), never a constant"),

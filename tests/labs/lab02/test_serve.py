@@ -104,7 +104,16 @@ def test_predict_float(http, rows, ready):
         hint="answer model_version from the loaded card (model.version), never a constant",
         see="Step 1 — Load the model once",
     )
-    soft.check(isinstance(body, dict) and body.get("request_id"), "no request_id", "a request_id")
+    first = body.get("request_id") if isinstance(body, dict) else None
+    if soft.check(first, "no request_id", "a request_id"):
+        # One id per request: an id made once, at import, names every request alike.
+        second = harness.request_id(harness.post(http, "/predict", json=rows[0]))
+        soft.check(second != first,
+                   f"request_id {first!r} again for a second request (no X-Request-ID sent)",
+                   "a new request_id for each request",
+                   hint="make the id inside the request (uuid4() in the middleware's call), "
+                   "not once when the module is imported",
+                   see="Step 7 — Logs you can search")  # fmt: skip
     soft.raise_if_any()
 
 

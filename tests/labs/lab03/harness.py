@@ -23,6 +23,9 @@ STOP_BUDGET_S = 5.0  # well under Docker's 10 s before SIGKILL
 KILL_AFTER_S = 6  # docker stop --time: SIGKILL just past the budget
 REBUILT_BUDGET = 0.10  # a code-only change may rebuild at most 10 % of the image's bytes
 LABEL = "workshop.check"
+# A release, not a line of releases: 3.11.14, not 3.11.
+FULL_VERSION = re.compile(r"\d+\.\d+\.\d+")
+REMOTE = re.compile(r"(^|\s)(https?|git)://|(^|\s)git@")
 PIP = re.compile(r"pip3?\s+(install|wheel)|python3?\s+-m\s+pip")
 CODE_SOURCE = re.compile(r"(^|\s)(\.|\./|app/?|\./app/?)(\s|$)")
 MODEL_SOURCE = re.compile(r"(^|\s)(\.|\./|models/?|\./models/?)(\s|$)")

@@ -78,6 +78,16 @@ MISTAKES = [
         "ARG BASE_IMAGE=python:latest",
         "base_pinned",
     ),
+    Mistake(3, "floating-base-tag", DOCKERFILE, "ARG BASE_IMAGE=python:3.11.14-slim-bookworm",
+            "ARG BASE_IMAGE=python:3.11-slim", "base_pinned", says="a floating tag",
+            hint="pin the patch release too, python:3.11.14-slim-bookworm: "
+            "python:3.11-slim is re-pushed with every 3.11.x"),
+    Mistake(3, "remote-add-unverified", DOCKERFILE, "FROM ${BASE_IMAGE} AS runtime\n",
+            "FROM ${BASE_IMAGE} AS runtime\n"
+            "ADD https://github.com/krallin/tini/releases/download/v0.19.0/tini /usr/bin/tini\n",
+            "requirements_hashed", says="a remote ADD, never verified",
+            hint="a remote ADD takes whatever the URL serves at build time: add "
+            "--checksum=sha256:<digest>, or install it from requirements.txt"),
     Mistake(3, "no-dockerignore", ".dockerignore", DELETE, "", "dockerignore"),
     Mistake(
         3,

@@ -81,11 +81,16 @@ def test_base_pinned(parsed):
         if image.lower() in names or image == "scratch":
             continue
         tag = image.split("@")[0].rsplit(":", 1)[1] if ":" in image.split("/")[-1] else ""
-        soft.check(
-            tag and tag != "latest" and re.search(r"\d", tag),
-            f"FROM {image}",
-            "a versioned tag such as python:3.11.14-slim-bookworm",
-        )
+        versioned = tag and tag != "latest" and re.search(r"\d", tag)
+        if not soft.check(versioned, f"FROM {image}",
+                          "a versioned tag such as python:3.11.14-slim-bookworm"):  # fmt: skip
+            continue
+        # 3.11-slim names a version, but not one release: it moves with each patch.
+        soft.check("@sha256:" in image or harness.FULL_VERSION.search(tag),
+                   f"FROM {image}: a floating tag, a new image with every patch release",
+                   "the full version (python:3.11.14-slim-bookworm), or a digest",
+                   hint="pin the patch release too, python:3.11.14-slim-bookworm: "
+                   "python:3.11-slim is re-pushed with every 3.11.x")  # fmt: skip
     soft.raise_if_any()
 
 
@@ -108,6 +113,15 @@ def test_requirements_hashed(parsed, lab_dir):
                    " --require-hashes",
                    "pip wheel --require-hashes -r requirements.txt (or pip install)")  # fmt: skip
     soft.check(installs, "no pip step reads requirements.txt", "pip wheel -r requirements.txt")
+    # A download in the Dockerfile is a dependency too: verified, or not at all.
+    for each in parsed.structure:
+        if each["instruction"] == "ADD" and harness.REMOTE.search(each["value"]):
+            soft.check("--checksum=sha256:" in each["value"],
+                       f"{harness.line(each)}: a remote ADD, never verified",
+                       "every download checked: ADD --checksum=sha256:… (or a hashed install)",
+                       hint="a remote ADD takes whatever the URL serves at build time: add "
+                       "--checksum=sha256:<digest>, or install it from "
+                       "requirements.txt")  # fmt: skip
     soft.raise_if_any()
 
 

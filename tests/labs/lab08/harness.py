@@ -58,6 +58,17 @@ def run_tool(command: list[str], cwd: Path | None = None) -> subprocess.Complete
 
 
 # -- the pipeline's structure --------------------------------------------------------
+# A job without timeout-minutes runs until GitHub's own limit for hosted runners.
+GITHUB_TIMEOUT_MINUTES = 360
+
+
+def checkouts(workflow: dict) -> list[tuple[str, dict]]:
+    """(job, step) for each actions/checkout step of the workflow."""
+    jobs = [(name, job) for name, job in workflow["jobs"].items() if isinstance(job, dict)]
+    return [(name, step) for name, job in jobs for step in steps(job)
+            if str(step.get("uses", "")).startswith("actions/checkout@")]  # fmt: skip
+
+
 def steps(job: dict) -> list[dict]:
     found = job.get("steps")
     return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []

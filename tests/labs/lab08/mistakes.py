@@ -80,6 +80,17 @@ MISTAKES = [
             " inside run: is run as code"),
     Mistake(8, "only-latest", WORKFLOW, ':${GITHUB_SHA}"', ':latest"', "image_tag_sha"),
     Mistake(8, "deploy-without-needs", WORKFLOW, "    needs: [e2e, push]\n", "", "jobs_ordered"),
+    Mistake(8, "no-job-timeouts", WORKFLOW, "    timeout-minutes: 15\n", "", "jobs_bounded",
+            also=(("    timeout-minutes: 20\n", ""), ("    timeout-minutes: 30\n", ""),
+                  ("    timeout-minutes: 10\n", "")),
+            says="no timeout-minutes"),
+    Mistake(8, "checkout-keeps-its-token", WORKFLOW,
+            "      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0\n"
+            "        with:\n          persist-credentials: false\n",
+            "      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0\n",
+            "permissions_declared", says="keeps its token in .git/config",
+            hint="add with: persist-credentials: false to each actions/checkout: "
+            "otherwise every later step, yours or an action's, can read its token"),
     Mistake(8, "push-before-e2e", WORKFLOW,
             "    needs: [build, e2e]\n    if: github.event_name", "    needs: build\n    if:"
             " github.event_name", "push_after_e2e",

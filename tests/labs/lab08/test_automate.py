@@ -71,6 +71,24 @@ def test_jobs_ordered(workflow):
     soft.raise_if_any()
 
 
+def test_jobs_bounded(workflow):
+    """Every job has a timeout-minutes of its own, below GitHub's six hours"""
+    soft = Soft()
+    for name, job in workflow["jobs"].items():
+        if not isinstance(job, dict) or "uses" in job:  # a called workflow sets its own
+            continue
+        limit = job.get("timeout-minutes")
+        set_ = isinstance(limit, int | float) and not isinstance(limit, bool)
+        soft.check(
+            set_ and 0 < limit < harness.GITHUB_TIMEOUT_MINUTES,
+            f"job {name}: timeout-minutes: {limit}"
+            if limit is not None
+            else f"job {name}: no timeout-minutes",
+            f"timeout-minutes between 1 and {harness.GITHUB_TIMEOUT_MINUTES - 1}",
+        )
+    soft.raise_if_any()
+
+
 def test_image_tag_sha(workflow):
     """The image is tagged with the commit SHA, not only latest"""
     _, job = harness.required_job(workflow, "build", "builds the image")
@@ -134,6 +152,14 @@ def test_permissions_declared(workflow):
                        hint="drop packages: write from the jobs that do not push: a job "
                        "that runs your tests should not hold a token that can replace images",
                        )  # fmt: skip
+    for name, step in harness.checkouts(workflow):
+        kept = (step.get("with") or {}).get("persist-credentials", True)
+        soft.check(kept is False or str(kept).lower() == "false",
+                   f"job {name}: {step['uses'].split('@')[0]} keeps its token in .git/config",
+                   "persist-credentials: false on every checkout",
+                   hint="add with: persist-credentials: false to each actions/checkout: "
+                   "otherwise every later step, yours or an action's, "
+                   "can read its token")  # fmt: skip
     soft.raise_if_any()
 
 

@@ -5,6 +5,12 @@ from project.seeded import DELETE, PRECONDITION, Mistake
 GRAPH_SHA256 = "562a9ebc767a02cb6cd5414634f345fd685543cfb211192a7b3b0583431495d6"
 
 MISTAKES = [
+    Mistake(9, "batch-answers-the-first-row", "app/main.py",
+            "values = model.predict([row.model_dump() for row in batch.rows])",
+            "values = model.predict([batch.rows[0].model_dump()])", "predictions_equal",
+            says="predictions, one per row",
+            hint="predict every row of the batch (model.predict on all of them), "
+            "not only the first"),
     Mistake(
         9,
         "features-out-of-order",

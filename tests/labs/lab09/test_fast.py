@@ -50,6 +50,20 @@ def test_predictions_equal(service, reference):
             got = response.json()["prediction"]
             error = abs(got - want) / max(abs(want), 1e-12)
             worst = max(worst, (error, (index, got, want)), key=lambda w: w[0])
+        # The same patients as one batch: one prediction per row, each row its own.
+        response = client.post("/predict/batch", json={"rows": rows})
+        batch = response.json().get("predictions") if response.status_code == 200 else None
+        if not isinstance(batch, list) or len(batch) != len(rows):
+            found = (f"{len(batch)} prediction{'' if len(batch) == 1 else 's'}"
+                     if isinstance(batch, list)
+                     else f"HTTP {response.status_code} {response.text[:120]}")  # fmt: skip
+            raise Fail(f"POST /predict/batch of {len(rows)} patients: {found}",
+                       f"{len(rows)} predictions, one per row, in order",
+                       hint="predict every row of the batch (model.predict on all of them), "
+                       "not only the first")  # fmt: skip
+        for index, (got, want) in enumerate(zip(batch, expected, strict=True)):
+            error = abs(got - want) / max(abs(want), 1e-12)
+            worst = max(worst, (error, (f"{index} in the batch", got, want)), key=lambda w: w[0])
     error, where = worst
     harness.OBSERVED["largest_error"] = error
     ui.progress(f"{len(rows)} patients, largest relative difference {error:.1e}")

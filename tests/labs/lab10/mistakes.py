@@ -23,6 +23,10 @@ OBJECT_METRIC = """    - type: Object
           averageValue: \""""
 
 MISTAKES = [
+    Mistake(10, "hpa-without-room", HPA, "  maxReplicas: 6", "  maxReplicas: 2",
+            "hpa_pods_metric", says="minReplicas 2, maxReplicas 2",
+            hint="raise maxReplicas above minReplicas (this lab's: 2 and 6): "
+            "with the two equal the HPA can never add a pod"),
     # A typo in the metric's name: the Adapter finds no series, so it serves nothing.
     Mistake(10, "series-matches-nothing", VALUES,
             "seriesQuery: 'http_requests_total{", "seriesQuery: 'http_request_total{",

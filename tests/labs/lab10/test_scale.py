@@ -140,6 +140,13 @@ def test_hpa_pods_metric(documents, values):
                    'target: {type: AverageValue, averageValue: "<requests/s a pod>"}')  # fmt: skip
     cpu = [m for m in metrics if (m.get("resource") or {}).get("name") == "cpu"]
     soft.check(cpu, "no cpu metric", "CPU kept as a second metric (type: Resource, cpu)")
+    # Room to scale: with maxReplicas at minReplicas no metric can add a pod.
+    low, high = spec.get("minReplicas", 1), spec.get("maxReplicas")
+    soft.check(isinstance(low, int) and isinstance(high, int) and low < high,
+               f"{hpa.where(['spec'])}: minReplicas {low}, maxReplicas {high}",
+               "maxReplicas above minReplicas: room for the HPA to add pods",
+               hint="raise maxReplicas above minReplicas (this lab's: 2 and 6): "
+               "with the two equal the HPA can never add a pod")  # fmt: skip
     soft.raise_if_any()
 
 
