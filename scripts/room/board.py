@@ -28,7 +28,7 @@ from room import OUT, RoomError, read_room, run_kubectl  # its sibling: python p
 from checker.command.course import ManifestError, find
 from checker.room.learner import CONFIGMAP, read_entry
 
-MARK = {"passed": "✓", "failed": "✗", "not-run": "–", None: "·"}
+MARK = {"passed": "✓", "failed": "✗", "not-run": "–", "could-not-judge": "?", None: "·"}
 REFRESH_SECONDS = 15
 
 
@@ -105,6 +105,8 @@ def status_of(row: Row) -> str:
         return "done"
     if not row.marks:
         return "not started"
+    if "could-not-judge" in row.marks.values() and "failed" not in row.marks.values():
+        return "could not judge"  # nothing failed: the machine was too busy for a timing check
     return "stuck" if (row.minutes_on_lab or 0) >= 20 else "working"
 
 
@@ -133,6 +135,7 @@ td.learner, td.hint { text-align: left; } td.hint { max-width: 32rem; color: #57
 td.passed { background: #dafbe1; color: #116329; }
 td.failed { background: #ffebe9; color: #a40e26; }
 td.not-run { background: #fff8c5; } td.none { color: #8c959f; }
+td.could-not-judge { background: #ddf4ff; color: #0550ae; }
 tr.stuck td.learner { border-left: 6px solid #cf222e; }
 tr.done td.learner { border-left: 6px solid #1a7f37; }
 tr.working td.learner { border-left: 6px solid #bf8700; }

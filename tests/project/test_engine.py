@@ -194,6 +194,34 @@ def test_every_check_run_and_some_failed_is_failed_not_could_not_run(monkeypatch
     assert state["00"]["status"] == "failed" and state["03"]["status"] == "could not run"
 
 
+def test_a_check_that_could_not_judge_is_its_own_outcome(tmp_path, capsys):
+    """Neither ✓ nor ✗: its own status, line and exit code 2, with what it measured
+    and why that points at the machine; progress and the next step say so too."""
+    from checker import Unjudged
+    from checker.command import nextstep, writers
+    from checker.command.report import Report, Result
+
+    lab = find(5)
+    report = Report(lab, None)
+    report.results["healthz"] = Result("healthz", "healthz", "passed")
+    caught = Unjudged("8 failed (TimeoutError: 8)", "every failure timed out", "0 failed")
+    report.results["zero_downtime"] = Result(
+        "zero_downtime", "A rollout drops no request", "could-not-judge",
+        message=caught.evidence, found=caught.found, expected=caught.expected,
+        hint=caught.hint, blocks_exit=True)  # fmt: skip
+    writers.print_result(report.results["zero_downtime"], verbose=False)
+    shown = capsys.readouterr().out
+    assert "? A rollout drops no request: could not judge" in shown
+    assert "because:  every failure timed out" in shown and "quieter" in shown
+    assert report.exit_code() == 2
+    assert report.counts()["could-not-judge"] == 1
+    writers.write_json(report, tmp_path / "r.json", 2)
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["checks"][1]["status"] == "could-not-judge"
+    text = nextstep.next_step(lab, 2, report.counts())
+    assert "too busy to judge" in text
+
+
 def test_make_takes_one_lab_at_a_time():
     done = subprocess.run(["make", "--no-print-directory", "check-lab", "2", "3"], cwd=REPO,
                           capture_output=True, text=True, timeout=60)  # fmt: skip

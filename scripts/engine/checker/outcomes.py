@@ -35,6 +35,19 @@ class NotRun(Exception):
         self.reason = reason
 
 
+class Unjudged(Exception):
+    """A timing check whose evidence points at the machine, not at the folder: client
+    time-outs rather than refusals, a load generator that sent less than asked, a
+    clean exit that came late. Neither a pass nor a ✗: "could not judge" (exit 2),
+    with what was measured and why that says the machine was too busy."""
+
+    def __init__(self, found: str, evidence: str, expected: str = "", hint: str = "") -> None:
+        super().__init__(f"could not judge: {found} ({evidence})")
+        self.found, self.evidence, self.expected = found, evidence, expected
+        self.hint = hint or ("nothing to change in your folder for this: run the check "
+                             "again when the machine is quieter (close other work)")  # fmt: skip
+
+
 class Needs(Exception):
     """This check depends on something an earlier check found missing.
 

@@ -69,6 +69,45 @@ def dns_only(stats: dict) -> str:
     return ""
 
 
+# What a client time-out is called in the load pod's totals: the request got no answer
+# within its 5 s, where a dropped route answers at once (refused, reset, 502/503).
+TIMEOUTS = {"TimeoutError", "timeout"}
+
+
+def only_timeouts(stats: dict) -> bool:
+    """Every failed request timed out, and none was refused, reset or answered 5xx:
+    the evidence of a slow machine, not of a pod that left the Service too soon."""
+    errors = stats.get("errors") or {}
+    return bool(stats.get("failed")) and bool(errors) and set(errors) <= TIMEOUTS
+
+
+def slow_machine(stats: dict, wanted: int = 0) -> str:
+    """Why a load's failures say nothing about the folder, or "": time-outs only, or a
+    load pod that sent fewer requests than the check needs, none of them failed."""
+    if only_timeouts(stats):
+        return (f"every one of the {stats['failed']} failed requests timed out (p99 "
+                f"{stats.get('p99_ms', '?')} ms) and none was refused or reset: the pods were "
+                "slow to answer, not routed away")  # fmt: skip
+    if wanted and not stats.get("failed") and stats.get("sent", 0) < wanted:
+        return (f"the load pod sent only {stats.get('sent', 0)} of the {wanted} requests it "
+                "needs, with none failed: it was short of CPU")  # fmt: skip
+    return ""
+
+
+def unhealthy_timeouts(cluster, ns: str, selector: str) -> str:
+    """A probe of the service's pods that timed out (not one answered with a status):
+    the kubelet's word that the node was slow. The event's message, or ""."""
+    for pod in cluster.core.list_namespaced_pod(ns, label_selector=selector).items:
+        events = cluster.core.list_namespaced_event(
+            ns, field_selector=f"involvedObject.name={pod.metadata.name},reason=Unhealthy"
+        ).items
+        for event in events:
+            message = event.message or ""
+            if "context deadline exceeded" in message or "Client.Timeout" in message:
+                return f"pod {pod.metadata.name}: {message.strip()[:140]}"
+    return ""
+
+
 def report(stats: dict) -> str:
     errors = ", ".join(f"{k}: {v}" for k, v in sorted(stats.get("errors", {}).items()))
     return (

@@ -168,6 +168,32 @@ def offered_rps(cluster, load) -> float | None:
     return done[-1].rps if done else None
 
 
+# A pod using this share of its CPU limit or more is saturated: it serves no faster.
+SATURATED = 0.85
+
+
+def saturated_pods(cluster, deployment) -> str:
+    """The service's pods that run at their CPU limit (metrics.k8s.io), as evidence that
+    the service, not the load generator, set the rate; "" when none does or no limit
+    or reading is there."""
+    containers = deployment.deployment.spec.template.spec.containers
+    limits = {c.name: quantity(((c.resources and c.resources.limits) or {}).get("cpu"))
+              for c in containers}  # fmt: skip
+    try:
+        items = cluster.custom.list_namespaced_custom_object(
+            "metrics.k8s.io", "v1beta1", deployment.namespace, "pods",
+            label_selector=APP_SELECTOR)["items"]  # fmt: skip
+    except Exception:
+        return ""
+    busy = []
+    for item in items:
+        for container in item.get("containers", []):
+            limit, used = limits.get(container["name"]), quantity(container["usage"].get("cpu"))
+            if limit and used is not None and used >= SATURATED * limit:
+                busy.append(f"{item['metadata']['name']} {used * 1000:.0f}m of {limit * 1000:.0f}m")
+    return ", ".join(busy)
+
+
 def rate_sent(cluster, load) -> str:
     rps = offered_rps(cluster, load)
     return f"{rps:,.0f} requests/s through the Service" if rps is not None else "no round done yet"

@@ -10,7 +10,7 @@ from checker.cluster import kube, manifests, promql
 from checker.cluster.deployment import APP_SELECTOR, namespace_name, require_available
 from checker.command import ui
 from checker.load import wrkpod
-from checker.outcomes import Fail, Needs, Soft, expect
+from checker.outcomes import Fail, Needs, Soft, Unjudged, expect
 from checker.room import learner
 
 import harness
@@ -232,7 +232,7 @@ def test_metric_per_pod(cluster, deployment, values, load):
     raise Fail(finding, f"{name} > 0 for each pod within {harness.METRIC_SECONDS} s", hint=hint)
 
 
-def test_scales_out(cluster, documents, load):
+def test_scales_out(cluster, documents, deployment, load):
     """Under load above one pod's target, the HPA adds pods on that metric"""
     hpa = harness.hpa_object(cluster)
     if hpa is None:
@@ -276,13 +276,22 @@ def test_scales_out(cluster, documents, load):
     desired = latest.status.desired_replicas
     offered = harness.offered_rps(cluster, load)
     if target is not None and offered is not None and offered <= low * target:
+        short = (f"the load reached only {offered:,.0f} requests/s through the Service, "
+                 f"not more than {low} pods × {target:g} = {low * target:,.0f}/s")  # fmt: skip
+        if busy := harness.saturated_pods(cluster, deployment):
+            # The pods serve no faster: the target is above what a pod can serve.
+            raise Fail(f"{short}, with the pods at their CPU limit ({busy})",
+                       f"a target a pod reaches below its CPU limit ({low * target:,.0f}/s "
+                       f"for {low} pods)",
+                       hint="your target is more than a pod serves: measure it again (make "
+                       "capacity) and set averageValue to 60% of capacity.json's "
+                       "requests_per_second", see="Step 3 — Scale on it")  # fmt: skip
         # Not the folder's doing: the load never asked for more than the pods serve.
-        raise Fail(f"the load reached only {offered:,.0f} requests/s through the Service, "
-                   f"not more than {low} pods × {target:g} = {low * target:,.0f}/s",
-                   f"more than {low * target:,.0f}/s to show a scale-out on the metric",
-                   hint="the in-cluster load generator was short of CPU: close other work "
-                        "on this machine (or give Docker more CPUs), then run the check again",
-                   see="Troubleshooting")  # fmt: skip
+        raise Unjudged(short, "the pods were below their CPU limit, so the in-cluster load "
+                       "generator, not your service, was short of CPU",
+                       f"more than {low * target:,.0f}/s to show a scale-out on the metric",
+                       hint="close other work on this machine (or give Docker more CPUs), "
+                       "then run the check again")  # fmt: skip
     if desired > low and reading != "<unknown>":
         # It scaled, but on CPU: the rate per pod fell before it reached its target.
         raise Fail(f"the HPA went to {desired} pods on CPU while {reading} per pod stayed "

@@ -16,6 +16,12 @@ def next_step(lab: Lab, code: int, counts: dict[str, int] | None = None) -> str:
             "red",
         )
     counts = counts or {}
+    if counts.get("could-not-judge", 0) and not counts.get("failed", 0):
+        return ui.paint(
+            "Nothing failed, but the machine was too busy to judge the ? lines: run "
+            f"make check-lab {lab.number} again when it is quieter.",
+            "yellow",
+        )
     if counts.get("failed", 0) and not counts.get("not-run", 0):
         # Every check ran; some found what this machine lacks (a tool, Docker).
         return ui.paint(

@@ -11,7 +11,7 @@ import pytest
 from checker.command import writers
 from checker.command.course import Lab
 from checker.command.report import Report, Result
-from checker.outcomes import Fail, Needs, NotRun, Stop, Unavailable
+from checker.outcomes import Fail, Needs, NotRun, Stop, Unavailable, Unjudged
 
 
 def check_id(item: pytest.Item) -> str:
@@ -101,6 +101,10 @@ class Reporter:
             elif isinstance(exc, Unavailable):
                 result.message = f"missing: {exc.missing}\nto get it: {exc.how}"
                 result.blocks_exit = True
+            elif isinstance(exc, Unjudged):
+                result.status, result.blocks_exit = "could-not-judge", True
+                result.found, result.expected = exc.found, exc.expected
+                result.message, result.hint = exc.evidence, exc.hint
             elif isinstance(exc, Needs):
                 result.status, result.message = "not-run", f"needs {exc.what}"
             elif isinstance(exc, NotRun) or excinfo.errisinstance(pytest.skip.Exception):

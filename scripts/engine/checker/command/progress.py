@@ -23,8 +23,10 @@ def record(lab: Lab, code: int, counts: dict[str, int] | None = None) -> None:
     # Exit 2 with every check run and some failed (lab 00: a missing tool) is a
     # failure to fix, not a run that could not happen.
     ran_all = counts is not None and counts.get("failed") and not counts.get("not-run")
+    unjudged = counts is not None and counts.get("could-not-judge") and not counts.get("failed")
+    fallback = "failed" if ran_all else "could not judge" if unjudged else "could not run"
     state[lab.code] = {
-        "status": STATUS.get(code, "failed" if ran_all else "could not run"),
+        "status": STATUS.get(code, fallback),
         "at": datetime.now().isoformat(timespec="seconds"),
     }
     STATE.mkdir(exist_ok=True)

@@ -16,7 +16,7 @@ SCHEMA_VERSION = 1
 class Result:
     id: str
     title: str
-    status: str  # passed | failed | not-run
+    status: str  # passed | failed | not-run | could-not-judge
     message: str = ""
     found: str = ""
     expected: str = ""
@@ -35,7 +35,7 @@ class Report:
     started: float = field(default_factory=time.monotonic)
 
     def counts(self) -> dict[str, int]:
-        counts = {"passed": 0, "failed": 0, "not-run": 0}
+        counts = {"passed": 0, "failed": 0, "not-run": 0, "could-not-judge": 0}
         for r in self.results.values():
             counts[r.status] += 1
         return counts

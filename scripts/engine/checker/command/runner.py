@@ -78,7 +78,9 @@ def run_suite(
     ui.say()
     ui.say(
         f"Lab {lab.code}: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['not-run']} not run in {elapsed:.1f} s · results in {display(path)}"
+        f"{counts['not-run']} not run"
+        + (f", {counts['could-not-judge']} could not judge" if counts["could-not-judge"] else "")
+        + f" in {elapsed:.1f} s · results in {display(path)}"
     )
     if reporter.stopped_as_asked:
         # A partial run says nothing about the lab as a whole: not recorded as progress.

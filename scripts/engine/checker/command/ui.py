@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 PASS, FAIL, NOT_RUN = "✓", "✗", "–"
+UNJUDGED = "?"  # could not judge: the machine, not the folder, decided the timing
 
 
 def _use_colour() -> bool:

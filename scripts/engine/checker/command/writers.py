@@ -12,6 +12,14 @@ def print_result(r: Result, verbose: bool) -> None:
     if r.status == "passed":
         ui.say(f"  {ui.paint(ui.PASS, 'green')} {r.title}{timing}")
         return
+    if r.status == "could-not-judge":
+        ui.say(f"  {ui.paint(ui.UNJUDGED, 'yellow')} {r.title}: could not judge{timing}")
+        ui.say(f"      found:    {r.found}")
+        ui.say(f"      because:  {r.message}")
+        if r.expected:
+            ui.say(f"      expected: {r.expected}")
+        ui.say(ui.paint(f"      hint: {r.hint}", "yellow"))
+        return
     if r.status == "not-run":
         ui.say(f"  {ui.paint(ui.NOT_RUN, 'yellow')} {r.title}: not run: {r.message}{timing}")
         return
