@@ -11,7 +11,7 @@ from checker.command import ui
 from checker.load.inpod import load_stats, start_load, stop_load
 from checker.outcomes import Needs
 
-from harness import REPLACEMENT_SECONDS, unhealthy_timeouts, watch_to_the_end
+from harness import REPLACEMENT_SECONDS, slow_replacement, watch_to_the_end
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +57,9 @@ def healing(cluster, deployment, service, api_key):
 
     kube.wait("the pod to stop and a replacement to be ready", REPLACEMENT_SECONDS, progress)
     ended["done"].wait(5)
-    result["probe_timeouts"] = unhealthy_timeouts(cluster, ns, selector)
+    result["slow_replacement"] = (
+        slow_replacement(cluster, ns, selector, victim) if result["replaced"] is None else ""
+    )
     time.sleep(2)  # load goes on a little after the replacement: late failures count too
     result["stats"] = load_stats(cluster, ns, load) or {"sent": 0, "failed": 0}
     stop_load(cluster, ns, load)

@@ -94,17 +94,29 @@ def slow_machine(stats: dict, wanted: int = 0) -> str:
     return ""
 
 
-def unhealthy_timeouts(cluster, ns: str, selector: str) -> str:
-    """A probe of the service's pods that timed out (not one answered with a status):
-    the kubelet's word that the node was slow. The event's message, or ""."""
+def slow_replacement(cluster, ns: str, selector: str, victim: str) -> str:
+    """Why a replacement that is not ready yet was slow, not wrong, or "": a probe that
+    timed out (the kubelet's word that the node was slow), or a replacement of the same
+    template, available a minute ago, that no probe found answering with a status code
+    (a wrong path or a 503 would). Wrong ports and paths fail earlier checks."""
+    waiting = []
     for pod in cluster.core.list_namespaced_pod(ns, label_selector=selector).items:
+        if pod.metadata.name == victim or pod.metadata.deletion_timestamp is not None:
+            continue
         events = cluster.core.list_namespaced_event(
             ns, field_selector=f"involvedObject.name={pod.metadata.name},reason=Unhealthy"
         ).items
-        for event in events:
-            message = event.message or ""
+        messages = [(event.message or "").strip() for event in events]
+        for message in messages:
             if "context deadline exceeded" in message or "Client.Timeout" in message:
-                return f"pod {pod.metadata.name}: {message.strip()[:140]}"
+                return f"pod {pod.metadata.name}: {message[:140]}"
+        statuses = pod.status.container_statuses or []
+        ready = bool(statuses) and all(s.ready for s in statuses)
+        if not ready and not any("statuscode:" in m for m in messages):
+            waiting.append(pod.metadata.name)
+    if waiting:
+        return (f"pod {', '.join(waiting)} of the same template was still starting, and no "
+                "probe found it answering with an error: the node was slow")  # fmt: skip
     return ""
 
 

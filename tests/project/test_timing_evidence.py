@@ -1,0 +1,73 @@
+"""The evidence rules behind "could not judge" (labs 05 and 10), on the API's own
+shapes: what points at the machine, and what still points at the folder."""
+
+import importlib.util
+import sys
+from types import SimpleNamespace as NS
+
+from checker.command.course import find
+
+
+def harness(number: int):
+    path = find(number).suite / "harness.py"
+    spec = importlib.util.spec_from_file_location(f"harness_lab{number:02d}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+LAB05, LAB10 = harness(5), harness(10)
+
+
+def test_time_outs_alone_point_at_the_machine_refusals_at_the_folder():
+    slow = {"sent": 2212, "failed": 8, "errors": {"TimeoutError": 8}, "p99_ms": 2278.8}
+    assert "none was refused" in LAB05.slow_machine(slow)
+    refused = {"sent": 2212, "failed": 9, "errors": {"TimeoutError": 8,
+                                                     "ConnectionRefusedError": 1}}  # fmt: skip
+    assert LAB05.slow_machine(refused) == ""
+    short = {"sent": 900, "failed": 0, "errors": {}}
+    assert "sent only 900 of the 2000" in LAB05.slow_machine(short, 2000)
+    assert LAB05.slow_machine({"sent": 2500, "failed": 0, "errors": {}}, 2000) == ""
+
+
+def pod(name, ready, deleting=None):
+    return NS(metadata=NS(name=name, deletion_timestamp=deleting),
+              status=NS(container_statuses=[NS(ready=ready)]))  # fmt: skip
+
+
+def cluster(pods, events):
+    def list_events(ns, field_selector):
+        name = field_selector.split("involvedObject.name=")[1].split(",")[0]
+        return NS(items=[NS(message=m) for m in events.get(name, [])])
+
+    return NS(core=NS(list_namespaced_pod=lambda ns, label_selector: NS(items=pods),
+                      list_namespaced_event=list_events))  # fmt: skip
+
+
+def test_a_slow_replacement_is_told_from_a_wrong_one():
+    pods = [pod("old", True, deleting="now"), pod("new", False), pod("other", True)]
+    timed_out = cluster(pods, {"new": ["Startup probe failed: context deadline exceeded"]})
+    assert "context deadline exceeded" in LAB05.slow_replacement(timed_out, "ns", "s", "old")
+    starting = cluster(pods, {"new": ["Startup probe failed: dial tcp: connection refused"]})
+    assert "still starting" in LAB05.slow_replacement(starting, "ns", "s", "old")
+    answering = cluster(pods, {"new": ["Readiness probe failed: HTTP probe failed with "
+                                       "statuscode: 503"]})  # fmt: skip
+    assert LAB05.slow_replacement(answering, "ns", "s", "old") == ""
+    assert LAB05.slow_replacement(cluster([pod("a", True)], {}), "ns", "s", "old") == ""
+
+
+def test_pods_at_their_cpu_limit_are_a_saturated_service():
+    container = NS(name="api", resources=NS(limits={"cpu": "500m"}))
+    deployment = NS(namespace="ns", deployment=NS(spec=NS(template=NS(spec=NS(
+        containers=[container])))))  # fmt: skip
+
+    def metrics(usage):
+        used = [{"name": "api", "usage": {"cpu": usage}}]
+        items = [{"metadata": {"name": "p1"}, "containers": used}]
+        return NS(custom=NS(list_namespaced_custom_object=lambda *a, **k: {"items": items}))
+
+    assert "p1 480m of 500m" in LAB10.saturated_pods(metrics("480m"), deployment)
+    assert LAB10.saturated_pods(metrics("200m"), deployment) == ""
+    failing = NS(custom=NS(list_namespaced_custom_object=lambda *a, **k: 1 / 0))
+    assert LAB10.saturated_pods(failing, deployment) == ""
