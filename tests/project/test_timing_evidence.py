@@ -17,7 +17,7 @@ def harness(number: int):
     return module
 
 
-LAB05, LAB10 = harness(5), harness(10)
+LAB05, LAB09, LAB10 = harness(5), harness(9), harness(10)
 
 
 def test_time_outs_alone_point_at_the_machine_refusals_at_the_folder():
@@ -71,3 +71,13 @@ def test_pods_at_their_cpu_limit_are_a_saturated_service():
     assert LAB10.saturated_pods(metrics("200m"), deployment) == ""
     failing = NS(custom=NS(list_namespaced_custom_object=lambda *a, **k: 1 / 0))
     assert LAB10.saturated_pods(failing, deployment) == ""
+
+
+def test_a_tail_the_machine_stalled_is_told_from_a_slower_service():
+    def run(p50, p99):
+        return NS(p50_ms=p50, p99_ms=p99)
+
+    assert "stalled both" in LAB09.stalled(run(150.0, 992.1), run(20.0, 1040.0))
+    # A quiet reference: the service's own tail is worse (a batch window).
+    assert LAB09.stalled(run(150.0, 220.0), run(20.0, 400.0)) == ""
+    assert LAB09.stalled(run(150.0, 992.1), run(20.0, 500.0)) == ""  # no worse: it passes

@@ -11,6 +11,22 @@ MEASURE_SECONDS = 8
 SPEEDUP = 5.0
 RELATIVE_TOLERANCE = 1e-4
 PATIENTS = 100
+# A service under a closed-loop wrk has its p99 within a few times its p50; the
+# guide's own p99 past this many times its p50 says the machine stalled the run.
+STALLED = 5
+
+
+def stalled(base, yours) -> str:
+    """Why a worse p99 says nothing about the service, or "": the guide's own tail far
+    above its median, so the machine stalled both runs."""
+    if yours.p99_ms <= base.p99_ms or base.p99_ms <= STALLED * base.p50_ms:
+        return ""
+    return (
+        f"the guide's own p99 is {base.p99_ms / base.p50_ms:.0f}× its p50 "
+        f"({base.p50_ms:.1f} ms): the machine stalled both services"
+    )
+
+
 # Both services log warnings only: the comparison is about serving, not logging.
 QUIET = {"LOG_LEVEL": "WARNING"}
 BASELINE = REPO / "scripts" / "maintainer" / "bench" / "servers"

@@ -9,7 +9,7 @@ import httpx
 
 from checker.command import ui
 from checker.load import wrk
-from checker.outcomes import Fail, Soft, Stop, Unavailable, expect
+from checker.outcomes import Fail, Soft, Stop, Unavailable, Unjudged, expect
 
 import harness
 
@@ -125,5 +125,7 @@ def test_throughput(measured):
 def test_tail_latency(measured):
     """p99 latency no worse than the guide's design at the same concurrency"""
     base, yours = measured["baseline"], measured["yours"]
-    expect(yours.p99_ms <= base.p99_ms, f"p99 {yours.p99_ms:.1f} ms",
-           f"at most the guide's {base.p99_ms:.1f} ms")  # fmt: skip
+    found, wanted = f"p99 {yours.p99_ms:.1f} ms", f"at most the guide's {base.p99_ms:.1f} ms"
+    if stalled := harness.stalled(base, yours):
+        raise Unjudged(found, stalled, wanted)
+    expect(yours.p99_ms <= base.p99_ms, found, wanted)
