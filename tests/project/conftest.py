@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,15 @@ class CheckerRun:
 
     def failed(self) -> list[str]:
         return [c["id"] for c in self.results.get("checks", []) if c["status"] == "failed"]
+
+    def unjudged(self) -> list[str]:
+        """The timing checks that could not judge on this busy machine, each with its
+        evidence; said out loud as a warning, since they proved nothing here."""
+        found = [c["id"] for c in self.results.get("checks", [])
+                 if c["status"] == "could-not-judge" and c.get("message")]  # fmt: skip
+        if found:
+            warnings.warn(f"could not judge on this machine: {', '.join(found)}", stacklevel=2)
+        return found
 
 
 def run_checker(

@@ -16,8 +16,11 @@ pytestmark = pytest.mark.full
 @pytest.mark.parametrize("lab", OFFLINE, ids=lambda lab: lab.slug)
 def test_solution_passes(lab, tmp_path):
     run = run_checker(lab, copy_tree(lab, lab.solution_path, tmp_path), tmp_path)
-    assert run.code == 0, run.output
-    assert run.results["counts"]["failed"] == 0 and run.results["counts"]["not-run"] == 0
+    # A busy machine may leave a timing check unjudged (exit 2, with its evidence); a ✗
+    # on the solution never passes.
+    assert run.code == (2 if run.unjudged() else 0), run.output
+    counts = run.results["counts"]
+    assert counts["failed"] == 0 and counts["not-run"] == 0, run.output
     assert "Traceback" not in run.output
 
 

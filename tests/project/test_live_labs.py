@@ -105,7 +105,9 @@ def assert_not_run_here(lab, run, has_grafana: bool) -> None:
 @pytest.mark.parametrize("lab", LIVE, ids=lambda lab: lab.slug)
 def test_solution_passes_on_the_cluster(cluster, has_grafana, lab, tmp_path):
     run = deploy_and_check(cluster, lab, copy_tree(lab, lab.solution_path, tmp_path), tmp_path)
-    assert run.code == expected_code(lab, 0, has_grafana), run.output
+    # A busy machine may leave a timing check unjudged (exit 2, with its evidence).
+    unjudged = run.unjudged()
+    assert run.code == (2 if unjudged else expected_code(lab, 0, has_grafana)), run.output
     counts = run.results["counts"]
     assert counts["failed"] == 0, run.output
     assert counts["not-run"] == len(not_run_here(lab, has_grafana)), run.output

@@ -226,7 +226,7 @@ def judged_right(run) -> bool:
     statuses = {c["status"] for c in run.results["checks"]}
     if run.code == 0:
         return True
-    return run.code == 2 and statuses <= {"passed", "could-not-judge"} and "because:" in run.output
+    return run.code == 2 and bool(run.unjudged()) and statuses <= {"passed", "could-not-judge"}
 
 
 def row_right(row: dict) -> bool:
