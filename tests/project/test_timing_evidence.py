@@ -81,3 +81,24 @@ def test_a_tail_the_machine_stalled_is_told_from_a_slower_service():
     # A quiet reference: the service's own tail is worse (a batch window).
     assert LAB09.stalled(run(150.0, 220.0), run(20.0, 400.0)) == ""
     assert LAB09.stalled(run(150.0, 992.1), run(20.0, 500.0)) == ""  # no worse: it passes
+
+
+def test_cpu_tripping_first_on_a_slower_machine_is_told_from_a_low_cpu_target():
+    container = NS(name="api", resources=NS(limits={"cpu": "500m"}))
+    deployment = NS(namespace="ns", deployment=NS(spec=NS(template=NS(spec=NS(
+        containers=[container])))))  # fmt: skip
+    measured = {"requests_per_second": 444.8, "pod_cpu_limit": "500m"}
+
+    def using(cpu):
+        items = [
+            {"metadata": {"name": "p1"}, "containers": [{"name": "api", "usage": {"cpu": cpu}}]}
+        ]
+        return NS(custom=NS(list_namespaced_custom_object=lambda *a, **k: {"items": items}))
+
+    # 450m for 179 requests/s is 2.5 ms a request, 2.2x the 1.1 ms measured: slower here.
+    assert "slower than when" in LAB10.slower_than_measured(
+        using("450m"), deployment, measured, 179.1
+    )
+    # 200m for 179/s costs what it cost when measured: the CPU target is what tripped.
+    assert LAB10.slower_than_measured(using("200m"), deployment, measured, 179.1) == ""
+    assert LAB10.slower_than_measured(using("450m"), deployment, {}, 179.1) == ""

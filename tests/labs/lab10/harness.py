@@ -1,5 +1,6 @@
 """Lab 10's harness: what its checks and fixtures share."""
 
+import json
 from datetime import timedelta
 
 import promql_parser
@@ -9,7 +10,7 @@ from checker.cluster import promql
 from checker.cluster.deployment import APP_SELECTOR, namespace_name
 from checker.cluster.kube import quantity
 from checker.command import ui
-from checker.load import wrkpod
+from checker.load import capacity, wrkpod
 from checker.outcomes import Fail, expect
 from checker.room import learner
 from checker.upkeep.versions import pins
@@ -172,10 +173,13 @@ def offered_rps(cluster, load) -> float | None:
 SATURATED = 0.85
 
 
-def saturated_pods(cluster, deployment) -> str:
-    """The service's pods that run at their CPU limit (metrics.k8s.io), as evidence that
-    the service, not the load generator, set the rate; "" when none does or no limit
-    or reading is there."""
+# CPU per request this many times what capacity.json measured: the machine is slower now.
+SLOWER = 1.5
+
+
+def pod_cpu(cluster, deployment) -> list[tuple[str, float, float | None]]:
+    """(pod, cores used, its CPU limit in cores) for each container of the service's
+    pods, from metrics.k8s.io; [] when it does not answer."""
     containers = deployment.deployment.spec.template.spec.containers
     limits = {c.name: quantity(((c.resources and c.resources.limits) or {}).get("cpu"))
               for c in containers}  # fmt: skip
@@ -184,14 +188,49 @@ def saturated_pods(cluster, deployment) -> str:
             "metrics.k8s.io", "v1beta1", deployment.namespace, "pods",
             label_selector=APP_SELECTOR)["items"]  # fmt: skip
     except Exception:
-        return ""
-    busy = []
+        return []
+    found = []
     for item in items:
         for container in item.get("containers", []):
-            limit, used = limits.get(container["name"]), quantity(container["usage"].get("cpu"))
-            if limit and used is not None and used >= SATURATED * limit:
-                busy.append(f"{item['metadata']['name']} {used * 1000:.0f}m of {limit * 1000:.0f}m")
-    return ", ".join(busy)
+            used = quantity(container["usage"].get("cpu"))
+            if used is not None and container["name"] in limits:
+                found.append((item["metadata"]["name"], used, limits[container["name"]]))
+    return found
+
+
+def saturated_pods(cluster, deployment) -> str:
+    """The service's pods that run at their CPU limit, as evidence that the service,
+    not the load generator, set the rate; "" when none does or no limit is set."""
+    return ", ".join(f"{pod} {used * 1000:.0f}m of {limit * 1000:.0f}m"
+                     for pod, used, limit in pod_cpu(cluster, deployment)
+                     if limit and used >= SATURATED * limit)  # fmt: skip
+
+
+def capacity_of(lab_dir) -> dict:
+    """capacity.json as measured, or {} (target_within_capacity judges the file)."""
+    try:
+        found = json.loads((lab_dir / capacity.FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def slower_than_measured(cluster, deployment, measured: dict, rate: float | None) -> str:
+    """Why CPU tripped before the request target on this machine, or "": each request
+    costs more CPU here than capacity.json measured (its CPU limit over the requests a
+    pod served at saturation), so the machine is slower now, not the CPU target low."""
+    limit, served = quantity(measured.get("pod_cpu_limit")), measured.get("requests_per_second")
+    used = [cores for _, cores, _ in pod_cpu(cluster, deployment)]
+    if not limit or not isinstance(served, int | float) or not served or not rate or not used:
+        return ""
+    then, now = limit / served, (sum(used) / len(used)) / rate
+    if now <= SLOWER * then:
+        return ""
+    return (
+        f"a request costs {now * 1000:.1f} ms of CPU here, {now / then:.1f}× the "
+        f"{then * 1000:.1f} ms capacity.json measured: this machine is slower than when "
+        "it was measured, so CPU reached its target first"
+    )
 
 
 def rate_sent(cluster, load) -> str:
