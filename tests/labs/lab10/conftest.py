@@ -1,6 +1,5 @@
 """Lab 10's fixtures: what its checks are given."""
 
-import json
 import time
 
 import pytest
@@ -10,7 +9,14 @@ from checker.cluster.secret import read_secret_value
 from checker.load import capacity, wrkpod
 from checker.outcomes import Fail, Stop
 
-from harness import CONNECTIONS, METRIC_SECONDS, ROUND_SECONDS, SCALE_OUT_SECONDS, VALUES
+from harness import (
+    CONNECTIONS,
+    METRIC_SECONDS,
+    ROUND_SECONDS,
+    SCALE_OUT_SECONDS,
+    VALUES,
+    capacity_of,
+)
 
 
 @pytest.fixture(scope="session")
@@ -31,12 +37,8 @@ def values(lab_dir):
 
 @pytest.fixture(scope="session")
 def measured(lab_dir) -> dict:
-    path = lab_dir / capacity.FILE
-    try:
-        found = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        found = None
-    rps = found.get("requests_per_second") if isinstance(found, dict) else None
+    found = capacity_of(lab_dir)
+    rps = found.get("requests_per_second")
     if not isinstance(rps, int | float):
         raise Fail(f"{capacity.FILE} holds no measurement", "requests_per_second (make capacity)",
                    hint="make deploy 10, then make capacity: it measures one pod and writes "

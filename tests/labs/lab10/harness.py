@@ -207,7 +207,8 @@ def saturated_pods(cluster, deployment) -> str:
 
 
 def capacity_of(lab_dir) -> dict:
-    """capacity.json as measured, or {} (target_within_capacity judges the file)."""
+    """capacity.json as measured, or {} when it is missing or not a JSON object (the
+    measured fixture says so; the evidence rules take {} as no evidence)."""
     try:
         found = json.loads((lab_dir / capacity.FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
