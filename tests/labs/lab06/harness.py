@@ -14,12 +14,6 @@ def hpa_document(documents):
     return found[0]
 
 
-def pod_metrics(cluster, namespace: str) -> list:
-    return cluster.custom.list_namespaced_custom_object(
-        "metrics.k8s.io", "v1beta1", namespace, "pods"
-    )["items"]
-
-
 def without_cpu_request(deployment) -> list[str]:
     """The containers that request no CPU, which the HPA divides its readings by."""
     containers = (

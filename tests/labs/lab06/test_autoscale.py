@@ -60,7 +60,7 @@ def test_cluster_reachable(cluster):
 def test_metrics_api(cluster):
     """metrics.k8s.io is served (metrics-server)"""
     try:
-        harness.pod_metrics(cluster, "kube-system")
+        kube.pod_metrics(cluster, "kube-system")
     except Exception as exc:
         reason = str(exc).splitlines()[0][:120]
         raise Fail(
@@ -120,7 +120,7 @@ def test_hpa_metrics_known(cluster, hpa, deployment):
         return
     causes = []
     try:
-        harness.pod_metrics(cluster, hpa.metadata.namespace)
+        kube.pod_metrics(cluster, hpa.metadata.namespace)
     except Exception:
         causes.append("metrics.k8s.io does not answer: metrics-server is missing (make cluster-up)")
     fresh = cluster.autoscaling.read_namespaced_horizontal_pod_autoscaler(

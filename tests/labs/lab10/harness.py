@@ -6,7 +6,7 @@ from datetime import timedelta
 import promql_parser
 import yaml
 
-from checker.cluster import promql
+from checker.cluster import kube, promql
 from checker.cluster.deployment import APP_SELECTOR, namespace_name
 from checker.cluster.kube import quantity
 from checker.command import ui
@@ -184,9 +184,7 @@ def pod_cpu(cluster, deployment) -> list[tuple[str, float, float | None]]:
     limits = {c.name: quantity(((c.resources and c.resources.limits) or {}).get("cpu"))
               for c in containers}  # fmt: skip
     try:
-        items = cluster.custom.list_namespaced_custom_object(
-            "metrics.k8s.io", "v1beta1", deployment.namespace, "pods",
-            label_selector=APP_SELECTOR)["items"]  # fmt: skip
+        items = kube.pod_metrics(cluster, deployment.namespace, APP_SELECTOR)
     except Exception:
         return []
     found = []

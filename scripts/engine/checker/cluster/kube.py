@@ -274,6 +274,15 @@ RESTRICTED = {
 }
 
 
+def pod_metrics(cluster, namespace: str, selector: str = "") -> list[dict]:
+    """metrics.k8s.io's pods in a namespace (each container's CPU and memory in use);
+    raises as the API client does when metrics-server does not answer."""
+    chosen = {"label_selector": selector} if selector else {}
+    return cluster.custom.list_namespaced_custom_object(
+        "metrics.k8s.io", "v1beta1", namespace, "pods", **chosen
+    )["items"]
+
+
 def quantity(value) -> float | None:
     """A Kubernetes quantity ("40", "500m", "1k", "256Mi") as a number, or None when it
     is not one: the client library's own parser."""
