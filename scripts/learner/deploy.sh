@@ -102,6 +102,15 @@ fit_to_room() { # rendered manifests
   say "… room mode: the room's namespace ${NAMESPACE} is used as it is; Services get a ClusterIP, no nodePort"
 }
 
+# Each object carries a hash of the folder's version of it: when the API server
+# refuses one (kubectl apply still updates the others), the checker sees that the
+# cluster runs an earlier version, and says so instead of judging it.
+record_folder() { # rendered manifests, k8s folder
+  local python="${REPO}/.venv/bin/python"
+  [[ -x "${python}" ]] || return 0
+  "${python}" -m checker stamp "$1" "$2" || die "could not record the folder's version on the objects" "make check-lab N shows which manifest is wrong"
+}
+
 # The checker's own judgement (python -m checker rollout): a pod that waiting will
 # not fix (crash loop, image not found, a probe on a wrong path) ends the wait at
 # once with its events. Without the venv, kubectl's rollout status.
@@ -146,9 +155,10 @@ main() {
   kubectl kustomize "${OVERLAY}" >"${rendered}" || die "kubectl kustomize failed" "make check-lab N shows which manifest is wrong"
   fit_to_room "${rendered}"
   hand_replicas_to_hpa "${rendered}"
+  record_folder "${rendered}" "${dir}/k8s"
   say "… kubectl apply -k ${dir}/k8s (namespace ${NAMESPACE}, image ${image})"
   namespace_first "${rendered}"
-  kubectl apply -f "${rendered}" >&2 || die "kubectl apply failed" "make check-lab N shows which manifest is wrong"
+  kubectl apply -f "${rendered}" >&2 || die "kubectl apply failed: the API server refused what its message above names (the other objects were applied)" "fix that field in ${dir}/k8s, then run make deploy again"
   ensure_secret
   wait_for_rollout || die "the rollout did not finish" "make check-lab N explains why (events and pod logs)"
   say "✓ deployed ${image} to namespace ${NAMESPACE}"

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -115,6 +115,7 @@ class CheckerRun:
     output: str
     results: dict
     deployed: str = ""  # make deploy's output, when the test deployed first
+    later: dict = field(default_factory=dict)  # runs after further edits, by mistake id
 
     def status(self, check_id: str) -> str:
         for check in self.results.get("checks", []):

@@ -30,6 +30,9 @@ class Mistake:
     says: str = ""  # what the output must also say, where the check could fail otherwise
     also_fails: str = ""  # a live check that must fail too (so the mistake is deployed)
     hint: str = ""  # the cause's own hint, where it is not the check's usual one
+    # An edit the API server refuses, applied over the deployed solution: kubectl
+    # applies the other objects and the cluster keeps running the solution's version.
+    refused: bool = False
 
     def until(self) -> tuple[str, ...]:
         """The checker's arguments that end its run once this mistake's checks have

@@ -50,36 +50,52 @@ def own_node_port(tree: Path) -> None:
         service.write_text(service.read_text().replace("      nodePort: 30080\n", ""))
 
 
-def deploy_and_check(cluster, lab, tree: Path, tmp_path: Path, *extra: str, deploy: bool = True):
+def deploy_and_check(cluster, lab, tree: Path, tmp_path: Path, *extra: str, deploy: bool = True,
+                     then: tuple[seeded.Mistake, ...] = (),
+                     checking=contextlib.nullcontext):  # fmt: skip
     adapter = (tree / "monitoring" / "adapter-values.yaml").exists() and deploy
     with the_clusters_adapter() if adapter else contextlib.nullcontext():
-        return deployed_and_checked(cluster, lab, tree, tmp_path, *extra, deploy=deploy)
+        return deployed_and_checked(cluster, lab, tree, tmp_path, *extra, deploy=deploy, then=then,
+                                    checking=checking)  # fmt: skip
 
 
-def deployed_and_checked(cluster, lab, tree: Path, tmp_path: Path, *extra: str, deploy: bool):
+def deployed_and_checked(cluster, lab, tree: Path, tmp_path: Path, *extra: str, deploy: bool,
+                         then: tuple[seeded.Mistake, ...] = (),
+                         checking=contextlib.nullcontext):  # fmt: skip
+    """One namespace: the tree deployed and checked (the check inside `checking()`);
+    then each mistake of `then` applied over it, deployed and checked in turn (their
+    runs in .later)."""
     namespace = f"lab{lab.code}-{secrets.token_hex(3)}"
     own_node_port(tree)
     env = {"WORKSHOP_NAMESPACE": namespace, "WORKSHOP_ROLLOUT_TIMEOUT": "60",
            "WORKSHOP_LAST_IMAGE": str(tmp_path / "last-image")}  # fmt: skip
     try:
-        started = time.monotonic()
-        if deploy:
-            done = subprocess.run(
-                [str(REPO / "scripts" / "learner" / "deploy.sh"), str(tree)],
-                env={**os.environ, **env, "ROLLOUT_TIMEOUT": "45s"},
-                capture_output=True, text=True, timeout=600,
-            )  # fmt: skip
-            print(
-                f"deploy {tree.name}: exit {done.returncode} in {time.monotonic() - started:.0f} s"
-            )
-        started = time.monotonic()
-        run = run_checker(lab, tree, tmp_path, *extra, env=env)
-        run.deployed = done.stdout + done.stderr if deploy else ""
-        print(f"check-lab {lab.number}: exit {run.code} in {time.monotonic() - started:.0f} s")
+        run = deployed_once(lab, tree, tmp_path, env, extra, deploy, checking)
+        for mistake in then:
+            mistake.apply(tree)
+            run.later[mistake.id] = deployed_once(lab, tree, tmp_path, env, mistake.until(), True)
         return run
     finally:
         if deploy:
             remove_namespace(cluster, namespace)
+
+
+def deployed_once(lab, tree: Path, tmp_path: Path, env: dict, extra, deploy: bool,
+                  checking=contextlib.nullcontext):  # fmt: skip
+    started = time.monotonic()
+    if deploy:
+        done = subprocess.run(
+            [str(REPO / "scripts" / "learner" / "deploy.sh"), str(tree)],
+            env={**os.environ, **env, "ROLLOUT_TIMEOUT": "45s"},
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        print(f"deploy {tree.name}: exit {done.returncode} in {time.monotonic() - started:.0f} s")
+    started = time.monotonic()
+    with checking():
+        run = run_checker(lab, tree, tmp_path, *extra, env=env)
+    run.deployed = done.stdout + done.stderr if deploy else ""
+    print(f"check-lab {lab.number}: exit {run.code} in {time.monotonic() - started:.0f} s")
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -102,9 +118,16 @@ def assert_not_run_here(lab, run, has_grafana: bool) -> None:
         assert reason in run.output, run.output
 
 
+def refused(lab) -> tuple[seeded.Mistake, ...]:
+    return tuple(m for m in seeded.of(lab).mistakes if m.refused)
+
+
 @pytest.mark.parametrize("lab", LIVE, ids=lambda lab: lab.slug)
 def test_solution_passes_on_the_cluster(cluster, has_grafana, lab, tmp_path):
-    run = deploy_and_check(cluster, lab, copy_tree(lab, lab.solution_path, tmp_path), tmp_path)
+    """The solution passes; then an edit the API server refuses, applied over it, stops
+    the checker on the object still running the solution's version."""
+    run = deploy_and_check(cluster, lab, copy_tree(lab, lab.solution_path, tmp_path), tmp_path,
+                           then=refused(lab))  # fmt: skip
     # A busy machine may leave a timing check unjudged (exit 2, with its evidence).
     unjudged = run.unjudged()
     assert run.code == (2 if unjudged else expected_code(lab, 0, has_grafana)), run.output
@@ -113,6 +136,10 @@ def test_solution_passes_on_the_cluster(cluster, has_grafana, lab, tmp_path):
     assert counts["not-run"] == len(not_run_here(lab, has_grafana)), run.output
     assert_not_run_here(lab, run, has_grafana)
     assert "Traceback" not in run.output
+    assert refused(lab), f"lab {lab.code}: no refused apply in its mistakes.py"
+    for mistake in refused(lab):
+        assert_caught(lab, mistake, run.later[mistake.id])
+        assert "kubectl apply failed: the API server refused" in run.later[mistake.id].deployed
 
 
 @pytest.mark.parametrize("lab", LIVE, ids=lambda lab: lab.slug)
@@ -136,7 +163,8 @@ def test_unreachable_cluster_says_make_cluster_up(tmp_path):
     assert "Traceback" not in run.output
 
 
-@pytest.mark.parametrize("mistake", seeded.catalogue(LIVE), ids=mistake_id)
+@pytest.mark.parametrize("mistake", [m for m in seeded.catalogue(LIVE) if not m.refused],
+                         ids=mistake_id)  # fmt: skip
 def test_live_mistake_is_caught_by_its_check(cluster, has_grafana, mistake, tmp_path):
     lab = find(mistake.lab)
     tree = copy_tree(lab, lab.solution_path, tmp_path)
@@ -148,8 +176,13 @@ def test_live_mistake_is_caught_by_its_check(cluster, has_grafana, mistake, tmp_
     if "the rollout did not finish" in run.deployed:
         # A pod that waiting will not fix ends make deploy's wait at once, with its cause.
         assert "rollout stuck, waiting will not fix it: " in run.deployed, run.deployed
+    assert_caught(lab, mistake, run)
+
+
+def assert_caught(lab, mistake: seeded.Mistake, run) -> None:
     # The run ends at the mistake's own checks (--until): the checks this cluster
     # cannot run come later, so the exit code is the mistake's own.
+    assert "Traceback" not in run.output, run.output
     assert run.code == mistake.exit_code, run.output
     if mistake.also_fails:
         assert run.status(mistake.also_fails) == "failed", run.output

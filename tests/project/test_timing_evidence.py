@@ -102,3 +102,54 @@ def test_cpu_tripping_first_on_a_slower_machine_is_told_from_a_low_cpu_target():
     # 200m for 179/s costs what it cost when measured: the CPU target is what tripped.
     assert LAB10.slower_than_measured(using("200m"), deployment, measured, 179.1) == ""
     assert LAB10.slower_than_measured(using("450m"), deployment, {}, 179.1) == ""
+
+
+def test_a_rollout_with_no_pod_ready_names_the_strategy():
+    strategy = NS(type="RollingUpdate", rolling_update=NS(max_unavailable="100%", max_surge=0))
+    said = LAB05.strategy_cause(0, strategy)
+    assert "the strategy (maxUnavailable: 100%, maxSurge: 0) removed old pods" in said
+    assert LAB05.strategy_cause(2, strategy) == ""
+    assert LAB05.strategy_cause(None, strategy) == ""
+
+
+def test_a_budget_must_allow_one_eviction_and_keep_one_pod():
+    def allows(replicas, min_available=None, max_unavailable=None):
+        spec = NS(min_available=min_available, max_unavailable=max_unavailable)
+        return LAB05.budget_allows(spec, replicas)
+
+    assert allows(3, max_unavailable=1) == 1
+    assert allows(3, min_available="100%") == 0  # no drain can finish
+    assert allows(3, max_unavailable="100%") == 3  # protects nothing
+    assert allows(3, min_available="50%") == 1  # 2 of 3 kept: percentages round up
+    assert allows(3, max_unavailable="34%") == 2
+    assert allows(3, min_available=0) == 3
+
+
+def test_evidence_shows_only_this_deploys_events():
+    import datetime
+
+    from checker.cluster import kube
+
+    def at(minute):
+        return datetime.datetime(2026, 12, 7, 8, minute, tzinfo=datetime.UTC)
+
+    def event(kind, name, uid, minute, reason, type_="Warning"):
+        return NS(involved_object=NS(kind=kind, name=name, uid=uid), type=type_,
+                  reason=reason, last_timestamp=at(minute), event_time=None,
+                  metadata=NS(creation_timestamp=None))  # fmt: skip
+
+    hpa = NS(metadata=NS(uid="hpa-1", managed_fields=[
+        NS(time=at(10), subresource=None), NS(time=at(12), subresource="status")]))  # fmt: skip
+    fake = NS(autoscaling=NS(read_namespaced_horizontal_pod_autoscaler=lambda name, ns: hpa))
+    pods = [NS(metadata=NS(uid="pod-new", owner_references=[NS(uid="rs-new")]))]
+    events = [
+        event("Pod", "old", "pod-old", 5, "Unhealthy"),
+        event("Pod", "new", "pod-new", 11, "Started", "Normal"),
+        event("ReplicaSet", "old", "rs-old", 4, "FailedCreate"),
+        event("ReplicaSet", "new", "rs-new", 10, "SuccessfulCreate", "Normal"),
+        event("HorizontalPodAutoscaler", "api", "hpa-1", 9, "FailedGetPodsMetric (old name)"),
+        event("HorizontalPodAutoscaler", "api", "hpa-1", 11, "FailedGetPodsMetric"),
+        event("HorizontalPodAutoscaler", "api", "hpa-0", 11, "of an HPA since deleted"),
+    ]
+    kept = [e.reason for e in kube.current_events(fake, "ns", pods, events)]
+    assert kept == ["SuccessfulCreate", "Started", "FailedGetPodsMetric"]

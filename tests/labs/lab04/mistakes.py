@@ -40,6 +40,9 @@ MISTAKES = [
     Mistake(4, "key-compared-but-ignored", "app/security.py",
             "    if supplied is None or not secrets.compare_digest(supplied.encode(), expected):",
             "    if False:", "api_key_code"),
+    Mistake(4, "requests-over-limits", DEPLOYMENT, "              cpu: 100m\n",
+            "              cpu: 1500m\n", "deployed_from_folder", exit_code=2,
+            says="Deployment/diabetes-api", refused=True),
 ]  # fmt: skip
 
 UNSEEDED = {

@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from checker.cluster import manifests
-from checker.cluster.deployment import LABELS, namespace, require_available
+from checker.cluster import applied, manifests
+from checker.cluster.deployment import LABELS, namespace, namespace_name, require_available
 from checker.command import ui
 from checker.command.course import REPO
 from checker.outcomes import Fail, Needs, Soft, expect
@@ -71,6 +71,11 @@ def test_namespace_ready(cluster):
         f"namespace {found.metadata.name} enforce={enforce}",
         "pod-security.kubernetes.io/enforce: restricted",
     )
+
+
+def test_deployed_from_folder(cluster, documents, lab):
+    """The cluster runs what your k8s/ folder says: every object as make deploy applied it"""
+    applied.require_deployed(cluster, namespace_name(), documents[0], lab.number)
 
 
 def test_deployment_available(cluster, deployment):

@@ -2,6 +2,7 @@
 
 import contextlib
 import datetime
+import math
 import re
 import threading
 
@@ -45,16 +46,112 @@ def pre_stop_seconds(each) -> float | None:
     return 0.0
 
 
-def finish_rollout(cluster, deployment) -> bool:
-    name = deployment.deployment.metadata.name
-    return bool(
-        kube.wait(
-            f"deployment/{name} rollout",
-            ROLLOUT_SECONDS,
-            lambda: settled(cluster, name, deployment.namespace),
-            interval=1,
-        )
+def drain_verdict(cluster, ns: str, budget, replicas: int, pods) -> tuple[str, str, str] | None:
+    """None when the PodDisruptionBudget both allows a drain and protects the service;
+    otherwise (found, expected, hint). A drain asks the Eviction API for each pod: once
+    the budget has counted every pod healthy, one eviction is asked here as a dry run
+    (nothing is deleted); before that, its spec is judged against the replicas."""
+    name, spec = budget.metadata.name, budget.spec
+    allowed = budget_allows(spec, replicas)
+    if replicas - allowed < 1:
+        return (f"PodDisruptionBudget {name} lets {allowed} of {replicas} pods go at once",
+                "a budget that keeps at least one pod up",
+                "the budget protects nothing: a drain may stop every pod at once; use "
+                "maxUnavailable: 1")  # fmt: skip
+    blocks = ("the budget allows no eviction, so no node running these pods can ever be "
+              "drained (minAvailable equal to the replicas, or maxUnavailable: 0); use "
+              "maxUnavailable: 1")  # fmt: skip
+    ready = [p for p in pods if all(c.ready for c in p.status.container_statuses or [])]
+    if ready and kube.wait(f"poddisruptionbudget/{name} to count the pods", 30,
+                           lambda: _counted(cluster, ns, name)):  # fmt: skip
+        refused = evict_refused(cluster, ns, ready[0].metadata.name)
+        if refused:
+            return (f"evicting pod {ready[0].metadata.name} (a dry run) was refused: {refused}",
+                    "one eviction allowed, so a node drain can finish", blocks)  # fmt: skip
+        return None
+    if allowed < 1:
+        return (f"PodDisruptionBudget {name} allows {allowed} evictions of {replicas} pods",
+                "one eviction allowed, so a node drain can finish", blocks)  # fmt: skip
+    return None
+
+
+def budget_allows(spec, replicas: int) -> int:
+    """How many of replicas healthy pods the budget lets a drain evict at once;
+    percentages round up, as the disruption controller rounds them."""
+
+    def scaled(value) -> int:
+        text = str(value)
+        if text.endswith("%"):
+            return math.ceil(int(text[:-1]) * replicas / 100)
+        return int(text)
+
+    if spec.min_available is not None:
+        return max(0, replicas - scaled(spec.min_available))
+    if spec.max_unavailable is not None:
+        return max(0, min(replicas, scaled(spec.max_unavailable)))
+    return replicas  # neither: the API server refuses it; nothing is kept
+
+
+def _counted(cluster, ns: str, name: str) -> bool:
+    budget = cluster.policy.read_namespaced_pod_disruption_budget(name, ns)
+    status = budget.status
+    return bool(status and (status.observed_generation or 0) >= budget.metadata.generation
+                and status.expected_pods is not None
+                and status.current_healthy == status.expected_pods)  # fmt: skip
+
+
+def evict_refused(cluster, ns: str, pod: str) -> str:
+    """Why the Eviction API refuses one pod's eviction, asked as a dry run, or ""."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    eviction = client.V1Eviction(
+        metadata=client.V1ObjectMeta(name=pod, namespace=ns),
+        delete_options=client.V1DeleteOptions(dry_run=["All"]),
     )
+    try:
+        cluster.core.create_namespaced_pod_eviction(pod, ns, eviction)
+    except ApiException as exc:
+        if exc.status == 429:
+            return f"429 {_message(exc)}"
+        raise
+    return ""
+
+
+def _message(exc) -> str:
+    import json
+
+    try:
+        return json.loads(exc.body).get("message", exc.reason)
+    except (TypeError, ValueError):
+        return str(exc.reason)
+
+
+def finish_rollout(cluster, deployment) -> tuple[bool, int | None]:
+    """Waits for the rollout: whether it finished, and the fewest pods that were ready
+    at any poll during it (None if never read)."""
+    name, ns = deployment.deployment.metadata.name, deployment.namespace
+    fewest: list[int] = []
+
+    def finished() -> bool:
+        ready = cluster.apps.read_namespaced_deployment(name, ns).status.ready_replicas or 0
+        fewest[:] = [min([*fewest, ready])]
+        return settled(cluster, name, ns)
+
+    done = bool(kube.wait(f"deployment/{name} rollout", ROLLOUT_SECONDS, finished, interval=1))
+    return done, (fewest[0] if fewest else None)
+
+
+def strategy_cause(fewest_ready: int | None, strategy) -> str:
+    """The hint when no pod was ready at some moment of the rollout: the strategy let
+    every old pod go before a new one was ready, whatever the probes and preStop did."""
+    if fewest_ready != 0:
+        return ""
+    rolling = strategy.rolling_update if strategy else None
+    said = (f"maxUnavailable: {rolling.max_unavailable}, maxSurge: {rolling.max_surge}"
+            if rolling else f"type: {strategy.type if strategy else 'RollingUpdate'}")  # fmt: skip
+    return (f"no pod was ready at one moment of the rollout: the strategy ({said}) removed old "
+            "pods before new ones were ready; use maxUnavailable: 0 and maxSurge: 1")  # fmt: skip
 
 
 def dns_only(stats: dict) -> str:

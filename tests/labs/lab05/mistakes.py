@@ -27,9 +27,19 @@ MISTAKES = [
             '     "--timeout-graceful-shutdown", "5", "--no-access-log"]',
             "CMD uvicorn app.main:app --host 0.0.0.0 --port 8000 --timeout-graceful-shutdown 5",
             "stops_promptly", says='to stop'),
-    Mistake(5, "unavailable-during-rollout", DEPLOYMENT,
+    Mistake(5, "all-at-once-rollout", DEPLOYMENT,
             "    rollingUpdate:\n      maxUnavailable: 0\n      maxSurge: 1\n",
-            "    rollingUpdate:\n      maxUnavailable: 1\n      maxSurge: 0\n", "rollout_strategy"),
+            "    rollingUpdate:\n      maxUnavailable: 100%\n      maxSurge: 0\n",
+            "rollout_strategy", also_fails="zero_downtime",
+            says="the strategy (maxUnavailable: 100%, maxSurge: 0) removed old pods"),
+    Mistake(5, "grace-below-prestop", DEPLOYMENT, "terminationGracePeriodSeconds: 20",
+            "terminationGracePeriodSeconds: 3", "deployed_from_folder", exit_code=2,
+            says="Deployment/diabetes-api", refused=True),
+    Mistake(5, "pdb-blocks-drain", "k8s/pdb.yaml", "  maxUnavailable: 1\n",
+            "  minAvailable: 100%\n", "rollout_strategy",
+            hint="the budget allows no eviction, so no node running these pods can ever be "
+            "drained (minAvailable equal to the replicas, or maxUnavailable: 0); use "
+            "maxUnavailable: 1"),
 ]  # fmt: skip
 
 UNSEEDED = {

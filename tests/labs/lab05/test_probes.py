@@ -5,8 +5,8 @@ import time
 
 import httpx
 
-from checker.cluster import kube, manifests
-from checker.cluster.deployment import APP_SELECTOR, require_available, settled
+from checker.cluster import applied, kube, manifests
+from checker.cluster.deployment import APP_SELECTOR, namespace_name, require_available, settled
 from checker.command import ui
 from checker.load.inpod import load_stats, start_load, stop_load
 from checker.outcomes import Fail, Needs, Soft, Unjudged, expect
@@ -22,6 +22,11 @@ def test_manifests_valid(documents):
 def test_cluster_reachable(cluster):
     """The cluster of your kube context answers"""
     expect(cluster.version, "no version from the API server", "a Kubernetes version")
+
+
+def test_deployed_from_folder(cluster, documents, lab):
+    """The cluster runs what your k8s/ folder says: every object as make deploy applied it"""
+    applied.require_deployed(cluster, namespace_name(), documents[0], lab.number)
 
 
 def test_deployment_available(deployment):
@@ -117,7 +122,8 @@ def test_graceful_shutdown(deployment, lab_dir):
 
 
 def test_rollout_strategy(cluster, deployment):
-    """Rollouts add before they remove (maxUnavailable 0, maxSurge 1); a PodDisruptionBudget"""
+    """Rollouts add before they remove (maxUnavailable 0, maxSurge 1); a PodDisruptionBudget
+    that lets a node drain evict a pod and keeps at least one up"""
     if deployment.deployment is None:
         raise Needs("a Deployment")
     strategy = deployment.deployment.spec.strategy
@@ -147,6 +153,12 @@ def test_rollout_strategy(cluster, deployment):
         f"{len(budgets)} PodDisruptionBudget(s), none selecting the pods",
         "a PodDisruptionBudget with maxUnavailable: 1 selecting the pods",
     )
+    for budget in matching:
+        verdict = harness.drain_verdict(cluster, deployment.namespace, budget,
+                                        deployment.deployment.spec.replicas or 0,
+                                        deployment.pods)  # fmt: skip
+        if verdict:
+            soft.check(False, *verdict)
     soft.raise_if_any()
 
 
@@ -256,7 +268,7 @@ def test_zero_downtime(cluster, deployment, service, api_key):
     cluster.apps.patch_namespaced_deployment(name, ns, patch)
     # No sleep: the patch bumped the generation, so the rollout counts as settled
     # only once the controller has observed it and finished.
-    done = harness.finish_rollout(cluster, deployment)
+    done, fewest_ready = harness.finish_rollout(cluster, deployment)
     rollout = time.monotonic() - started
     enough = kube.wait(
         f"at least {harness.MIN_REQUESTS} requests",
@@ -265,7 +277,8 @@ def test_zero_downtime(cluster, deployment, service, api_key):
     )
     stats = load_stats(cluster, ns, load) or {"sent": 0, "failed": 0}
     stop_load(cluster, ns, load)
-    ui.progress(f"rollout took {rollout:.0f} s; {harness.report(stats)}")
+    ui.progress(f"rollout took {rollout:.0f} s, at least {fewest_ready} pods ready throughout; "
+                f"{harness.report(stats)}")  # fmt: skip
     expect(
         done,
         f"the rollout did not finish in {harness.ROLLOUT_SECONDS} s",
@@ -275,5 +288,7 @@ def test_zero_downtime(cluster, deployment, service, api_key):
     wanted = f"0 failed out of at least {harness.MIN_REQUESTS}"
     if slow := harness.slow_machine(stats, harness.MIN_REQUESTS):
         raise Unjudged(harness.report(stats), slow, wanted)
-    expect(stats["failed"] == 0 and enough, harness.report(stats), wanted,
-           hint=harness.dns_only(stats))  # fmt: skip
+    strategy = harness.strategy_cause(fewest_ready, deployment.deployment.spec.strategy)
+    found = harness.report(stats) + (", and no pod ready at one moment" if strategy else "")
+    expect(stats["failed"] == 0 and enough, found, wanted,
+           hint=harness.dns_only(stats) or strategy)  # fmt: skip

@@ -30,6 +30,9 @@ MISTAKES = [
             says="the pods request no CPU"),
     Mistake(6, "deprecated-v1-api", HPA, WHOLE, HPA_V1, "hpa_api_version"),
     Mistake(6, "min-above-max", HPA, "  minReplicas: 2", "  minReplicas: 8", "hpa_bounds"),
+    Mistake(6, "scale-down-window-over-an-hour", HPA, "stabilizationWindowSeconds: 120",
+            "stabilizationWindowSeconds: 7200", "deployed_from_folder", exit_code=2,
+            says="HorizontalPodAutoscaler/diabetes-api", refused=True),
 ]  # fmt: skip
 
 UNSEEDED = {

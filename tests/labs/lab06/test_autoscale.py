@@ -2,8 +2,8 @@
 
 import time
 
-from checker.cluster import kube, manifests
-from checker.cluster.deployment import APP_SELECTOR
+from checker.cluster import applied, kube, manifests
+from checker.cluster.deployment import APP_SELECTOR, namespace_name
 from checker.cluster.secret import read_secret_value
 from checker.cluster.service import service_of
 from checker.command import ui
@@ -55,6 +55,11 @@ def test_hpa_bounds(documents):
 def test_cluster_reachable(cluster):
     """The cluster of your kube context answers"""
     expect(cluster.version, "no version from the API server", "a Kubernetes version")
+
+
+def test_deployed_from_folder(cluster, documents, lab):
+    """The cluster runs what your k8s/ folder says: every object as make deploy applied it"""
+    applied.require_deployed(cluster, namespace_name(), documents[0], lab.number)
 
 
 def test_metrics_api(cluster):

@@ -52,6 +52,9 @@ MISTAKES = [
             'instrumentator.instrument(app).expose(app, endpoint="/metrics", '
             "include_in_schema=False)",
             "instrumentator.instrument(app)", "metrics_exposed", says='GET /metrics answered 404'),
+    Mistake(7, "pdb-both-budgets", "k8s/pdb.yaml", "  maxUnavailable: 1\n",
+            "  maxUnavailable: 1\n  minAvailable: 2\n", "deployed_from_folder", exit_code=2,
+            says="PodDisruptionBudget/diabetes-api", refused=True),
 ]  # fmt: skip
 
 UNSEEDED = {

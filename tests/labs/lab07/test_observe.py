@@ -9,7 +9,7 @@ import subprocess
 import httpx
 import yaml
 
-from checker.cluster import kube, manifests, promql
+from checker.cluster import applied, kube, manifests, promql
 from checker.cluster.deployment import APP, namespace_name, require_available
 from checker.command import ui
 from checker.command.course import REPO
@@ -215,6 +215,11 @@ def test_latency_quantiles(dashboard):
 def test_cluster_reachable(cluster):
     """The cluster of your kube context answers"""
     expect(cluster.version, "no version from the API server", "a Kubernetes version")
+
+
+def test_deployed_from_folder(cluster, documents, lab):
+    """The cluster runs what your k8s/ folder says: every object as make deploy applied it"""
+    applied.require_deployed(cluster, namespace_name(), documents[0], lab.number)
 
 
 def test_deployment_available(deployment):

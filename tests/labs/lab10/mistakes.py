@@ -51,6 +51,9 @@ MISTAKES = [
             'handler="/predict"}[1m])) by',
             'sum(<<.Series>>{<<.LabelMatchers>>,handler="/predict"}) by', "adapter_rule",
             says="takes no rate()"),
+    Mistake(10, "memory-request-over-limit", "k8s/deployment.yaml", "              memory: 256Mi\n",
+            "              memory: 768Mi\n", "deployed_from_folder", exit_code=2,
+            says="Deployment/diabetes-api", refused=True),
 ]  # fmt: skip
 
 UNSEEDED = {

@@ -6,7 +6,7 @@ in-cluster load, and the fall of the metric once the load stops."""
 import re
 import time
 
-from checker.cluster import kube, manifests, promql
+from checker.cluster import applied, kube, manifests, promql
 from checker.cluster.deployment import APP_SELECTOR, namespace_name, require_available
 from checker.command import ui
 from checker.load import wrkpod
@@ -172,6 +172,11 @@ def test_target_within_capacity(documents, measured):
 def test_cluster_reachable(cluster):
     """The cluster of your kube context answers"""
     expect(cluster.version, "no version from the API server", "a Kubernetes version")
+
+
+def test_deployed_from_folder(cluster, documents, lab):
+    """The cluster runs what your k8s/ folder says: every object as make deploy applied it"""
+    applied.require_deployed(cluster, namespace_name(), documents[0], lab.number)
 
 
 def test_deployment_available(deployment):

@@ -126,9 +126,7 @@ def diagnostics(cluster: Cluster, namespace: str, selector: str, log_lines: int 
         events = cluster.core.list_namespaced_event(namespace).items
     except Exception as exc:
         return f"(could not read the pods: {str(exc).splitlines()[0][:120]})"
-    names = {pod.metadata.name for pod in pods}
-    recent = [e for e in events if e.type == "Warning" or e.involved_object.name in names]
-    recent.sort(key=lambda e: e.last_timestamp or e.event_time or e.metadata.creation_timestamp)
+    recent = current_events(cluster, namespace, pods, events)
     if recent:
         out.append("events:")
         for event in recent[-8:]:
@@ -157,6 +155,81 @@ def diagnostics(cluster: Cluster, namespace: str, selector: str, log_lines: int 
                 continue
             out.extend(f"  | {line}" for line in logs.splitlines()[-log_lines:])
     return "\n".join(out) if out else "(no pods match " + selector + ")"
+
+
+def event_time(event):
+    return event.last_timestamp or event.event_time or event.metadata.creation_timestamp
+
+
+def current_events(cluster: Cluster, namespace: str, pods: list, events: list) -> list:
+    """The events of what runs now, oldest first: the selected pods', the ReplicaSets'
+    that own them (or the newest, which may own none yet), and the warnings of the
+    other objects since their last change. An earlier deploy's events (an old metric
+    name, another ReplicaSet's FailedScheduling) are not this folder's evidence."""
+    pod_uids = {pod.metadata.uid for pod in pods}
+    sets = {o.uid for pod in pods for o in pod.metadata.owner_references or []}
+    changed: dict[str, object] = {}
+
+    def belongs(event) -> bool:
+        involved = event.involved_object
+        if involved.kind == "Pod":
+            return involved.uid in pod_uids
+        if involved.kind == "ReplicaSet":
+            if not sets:
+                sets.update(_newest_replica_sets(cluster, namespace, pods, events))
+            return involved.uid in sets
+        if event.type != "Warning":
+            return False
+        if involved.uid not in changed:
+            changed[involved.uid] = _last_change(cluster, namespace, involved)
+        since = changed[involved.uid]
+        return since is not False and (since is None or event_time(event) >= since)
+
+    found = [e for e in events if belongs(e)]
+    return sorted(found, key=event_time)
+
+
+def _newest_replica_sets(cluster: Cluster, namespace: str, pods: list, events: list) -> set:
+    """With no pod running, the ReplicaSet created last is the one the rollout waits on."""
+    named = [e.involved_object.name for e in events if e.involved_object.kind == "ReplicaSet"]
+    try:
+        found = [cluster.apps.read_namespaced_replica_set(name, namespace) for name in set(named)]
+    except Exception:
+        return set()
+    if not found:
+        return set()
+    return {max(found, key=lambda rs: rs.metadata.creation_timestamp).metadata.uid}
+
+
+# The objects whose warnings count since their last change, read by kind.
+READERS = {
+    "Deployment": lambda c, name, ns: c.apps.read_namespaced_deployment(name, ns),
+    "HorizontalPodAutoscaler": lambda c, name, ns: (
+        c.autoscaling.read_namespaced_horizontal_pod_autoscaler(name, ns)
+    ),
+    "Service": lambda c, name, ns: c.core.read_namespaced_service(name, ns),
+    "PodDisruptionBudget": lambda c, name, ns: c.policy.read_namespaced_pod_disruption_budget(
+        name, ns
+    ),
+}
+
+
+def _last_change(cluster: Cluster, namespace: str, involved):
+    """When the object was last changed by its owner (the newest managed-fields entry
+    that is not a status update), None when unknown, False when it is gone or was
+    recreated since the event."""
+    reader = READERS.get(involved.kind)
+    if reader is None:
+        return None
+    try:
+        live = reader(cluster, involved.name, namespace)
+    except Exception:
+        return False
+    if involved.uid and live.metadata.uid != involved.uid:
+        return False
+    times = [f.time for f in live.metadata.managed_fields or []
+             if f.time and not getattr(f, "subresource", None)]  # fmt: skip
+    return max(times) if times else None
 
 
 class Forwarded(int):

@@ -93,6 +93,14 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     return rollout(args.timeout)
 
 
+def cmd_stamp(args: argparse.Namespace) -> int:
+    """make deploy: records in each rendered object the folder version it comes from."""
+    from checker.cluster.applied import stamp
+
+    stamp(Path(args.rendered), Path(args.folder))
+    return 0
+
+
 def cmd_tree(args: argparse.Namespace) -> int:
     """Prints the folder that lab N's checker would check (for make image)."""
     from checker.command.folders import resolve_lab_dir
@@ -137,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     rollout = sub.add_parser("rollout", help="wait for the Deployment's rollout (make deploy)")
     rollout.add_argument("--timeout", type=float, default=150, metavar="SECONDS")
     rollout.set_defaults(func=cmd_rollout)
+    record = sub.add_parser("stamp", help="make deploy: record the folder's version on each object")
+    record.add_argument("rendered", help="the rendered manifests, rewritten in place")
+    record.add_argument("folder", help="the k8s/ folder they were rendered from")
+    record.set_defaults(func=cmd_stamp)
     labs = sub.add_parser("labs", help="list the labs")
     labs.add_argument("--json", action="store_true", help="the CI matrix, as JSON")
     labs.set_defaults(func=cmd_labs)
