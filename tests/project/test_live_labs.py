@@ -163,6 +163,17 @@ def test_unreachable_cluster_says_make_cluster_up(tmp_path):
     assert "Traceback" not in run.output
 
 
+def test_nothing_deployed_says_make_deploy(cluster, tmp_path):
+    lab = find(5)
+    env = {"WORKSHOP_NAMESPACE": f"empty-{secrets.token_hex(3)}"}
+    run = run_checker(lab, copy_tree(lab, lab.solution_path, tmp_path), tmp_path,
+                      "--until", "deployed_from_folder", env=env)  # fmt: skip
+    assert run.code == 2, run.output
+    assert run.status("deployed_from_folder") == "failed", run.output
+    assert f"nothing of your folder runs in namespace {env['WORKSHOP_NAMESPACE']}" in run.output
+    assert "hint: run make deploy 5: it applies k8s/ there" in run.output, run.output
+
+
 @pytest.mark.parametrize("mistake", [m for m in seeded.catalogue(LIVE) if not m.refused],
                          ids=mistake_id)  # fmt: skip
 def test_live_mistake_is_caught_by_its_check(cluster, has_grafana, mistake, tmp_path):

@@ -6,12 +6,15 @@ one, and the checker says so instead of judging the previous version as the fold
 
 import hashlib
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from checker.cluster import manifests
+from checker.command import ui
 from checker.outcomes import Stop
 
 ANNOTATION = "ml-workshop/folder-sha256"
@@ -52,49 +55,61 @@ class Difference:
     what: str  # Kind/name
     file: str  # where the folder writes it
     found: str  # what the cluster holds instead
+    unrecorded: bool = False  # applied by hand (kubectl apply -k): nothing to compare
 
 
 def differences(cluster, namespace: str, documents: list[manifests.Document]) -> list[Difference]:
     """Each object of the folder that the cluster lacks, or holds in another version."""
-    from kubernetes.client.exceptions import ApiException
     from kubernetes.dynamic import DynamicClient
+
+    # Discovery cached in a file of this run's own: the client's default, one file per
+    # API server in the temporary folder, is read and written by every run at once.
+    with tempfile.TemporaryDirectory(prefix="workshop-discovery-") as scratch:
+        client = DynamicClient(cluster.api, cache_file=os.path.join(scratch, "discovery.json"))
+        return [found for doc in documents if (found := _compare(client, namespace, doc))]
+
+
+def _compare(client, namespace: str, doc: manifests.Document) -> Difference | None:
+    from kubernetes.client.exceptions import ApiException
     from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
-    client = DynamicClient(cluster.api)
-    found = []
-    for doc in documents:
-        if doc.kind in NOT_COMPARED:
-            continue
-        what = f"{doc.kind}/{doc.name}"
-        where = f"{doc.path.name}:{doc.line}"
-        try:
-            api = client.resources.get(api_version=doc.data.get("apiVersion"), kind=doc.kind)
-            live = api.get(name=doc.name, namespace=namespace if api.namespaced else None)
-        except (NotFoundError, ResourceNotFoundError):
-            found.append(Difference(what, where, f"missing from namespace {namespace}"))
-            continue
-        except ApiException as exc:
-            found.append(Difference(what, where, f"unreadable ({exc.status} {exc.reason})"))
-            continue
-        annotations = live.metadata.get("annotations") or {}
-        recorded = annotations.get(ANNOTATION)
-        if recorded is None:
-            found.append(
-                Difference(what, where, "on the cluster, applied without make deploy's record")
-            )
-        elif recorded != fingerprint(doc.data):
-            found.append(Difference(what, where, "the cluster runs an earlier version"))
-    return found
+    if doc.kind in NOT_COMPARED:
+        return None
+    what = f"{doc.kind}/{doc.name}"
+    where = f"{doc.path.name}:{doc.line}"
+    try:
+        api = client.resources.get(api_version=doc.data.get("apiVersion"), kind=doc.kind)
+        live = api.get(name=doc.name, namespace=namespace if api.namespaced else None)
+    except (NotFoundError, ResourceNotFoundError):
+        return Difference(what, where, f"missing from namespace {namespace}")
+    except ApiException as exc:
+        return Difference(what, where, f"unreadable ({exc.status} {exc.reason})")
+    recorded = (live.metadata.get("annotations") or {}).get(ANNOTATION)
+    if recorded is None:
+        return Difference(what, where, "applied without make deploy", unrecorded=True)
+    if recorded != fingerprint(doc.data):
+        return Difference(what, where, "the cluster runs an earlier version of it")
+    return None
 
 
 def require_deployed(cluster, namespace: str, documents: list[manifests.Document], lab: int):
-    """Stops the run (exit 2) when the cluster does not run what the folder says."""
+    """Stops the run (exit 2) when the cluster lacks an object of the folder, or runs an
+    earlier version of one. An object applied by hand carries no record: said, and judged."""
     found = differences(cluster, namespace, documents)
-    if not found:
+    by_hand = [d.what for d in found if d.unrecorded]
+    if by_hand:
+        ui.progress(f"not compared with your folder, applied without make deploy: "
+                    f"{', '.join(by_hand)}")  # fmt: skip
+    wrong = [d for d in found if not d.unrecorded]
+    if not wrong:
         return
-    lines = [f"{d.what} ({d.file}): {d.found}" for d in found]
+    compared = [d for d in documents if d.kind not in NOT_COMPARED]
+    if len(wrong) == len(compared) and all(d.found.startswith("missing") for d in wrong):
+        raise Stop(f"nothing of your folder runs in namespace {namespace}",
+                   hint=f"run make deploy {lab}: it applies k8s/ there")  # fmt: skip
+    lines = [f"{d.what} ({d.file}): {d.found}" for d in wrong]
     raise Stop(
-        f"the cluster does not run what your folder says: {', '.join(d.what for d in found)}",
+        f"the cluster does not run what your folder says: {', '.join(d.what for d in wrong)}",
         "\n".join(lines),
         hint=f"run make deploy {lab}, and read what kubectl refused",
     )
