@@ -216,6 +216,11 @@ test-quick:
 	@$(BOOTSTRAP)
 	@scripts/maintainer/test.sh quick
 
+.PHONY: test-hog  ## labs 05 and 10 and the room test under a CPU hog: ✓ or "could not judge", never ✗
+test-hog:
+	@$(BOOTSTRAP)
+	@scripts/maintainer/test.sh hog
+
 .PHONY: test-lab  ## the full tier's tests for lab N only, e.g. make test-lab 5
 test-lab:
 	@$(BOOTSTRAP)

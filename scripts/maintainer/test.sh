@@ -4,6 +4,8 @@
 #   full:  quick, plus every solution and starter through its checker and the
 #          seeded-mistake catalogue (minutes; what CI runs)
 #   lab N: the full tier's tests for one lab (the maintainers' matrix on kind)
+#   hog:   labs 05 and 10 and the room test under a CPU hog (tests/project/hog.py),
+#          one case at a time: two hogs at once would judge a machine busier than asked
 set -o errexit -o nounset -o pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -22,14 +24,19 @@ main() {
   cd "${REPO}"
   case "${tier}" in
     quick) marker=(-m "not full") workers=() ;;
-    full) ;;
+    full) marker=(-m "not hog") ;;
+    hog)
+      # -rP: what each check said under the hog, in the summary of every passed case.
+      marker=(-m "hog or room_board" -rP) workers=()
+      export WORKSHOP_TEST_HOG=1
+      ;;
     lab)
       [[ $# -ge 2 ]] || { printf 'usage: scripts/maintainer/test.sh lab N\n' >&2 && exit 2; }
       printf -v slug '%02d' "$((10#$2))"
       # Test ids carry the lab's folder name (04-deploy) or its number (lab04-...).
       marker=(-k "$(basename labs/"${slug}"-*) or lab${slug}")
       ;;
-    *) printf 'unknown tier %s (quick, full or lab N)\n' "${tier}" >&2 && exit 2 ;;
+    *) printf 'unknown tier %s (quick, full, hog or lab N)\n' "${tier}" >&2 && exit 2 ;;
   esac
   printf '… test tier: %s\n' "${tier}"
   # -p no:cacheprovider keeps a read-only clone clean; skips are reported (-rs)

@@ -23,10 +23,10 @@ from types import SimpleNamespace
 import pytest
 
 from checker.command.course import REPO, find
-from project import seeded
+from project import hog, seeded
 from project.conftest import copy_tree, run_checker, the_clusters_adapter
 
-pytestmark = [pytest.mark.full, pytest.mark.cluster]
+pytestmark = [pytest.mark.full, pytest.mark.cluster, pytest.mark.room_board]
 ROOM_PY = [sys.executable, str(REPO / "scripts" / "room" / "room.py")]
 BOARD_PY = [sys.executable, str(REPO / "scripts" / "room" / "board.py")]
 LEARNERS = ["ana", "ben", "chloe", "dev", "emre", "fatou", "gus", "hana", "ivy"]
@@ -74,6 +74,17 @@ def as_learner(room_name: str, learner: str) -> dict:
 
 @pytest.fixture(scope="module")
 def board(room):
+    """The room's runs, under the CPU hog when WORKSHOP_TEST_HOG=1 (make test-hog)."""
+    if os.environ.get("WORKSHOP_TEST_HOG") != "1":
+        return the_rooms_runs(room)
+    with hog.cpu_hog(HOG_DEADLINE_SECONDS):
+        return the_rooms_runs(room)
+
+
+HOG_DEADLINE_SECONDS = 3600
+
+
+def the_rooms_runs(room):
     name, path, folder = room
     lab4, lab5 = find(4), find(5)
     ana_env = joined_env(name, folder / "ana-state")
