@@ -214,6 +214,8 @@ ROLE_RULES = [
     {"apiGroups": [""], "resources": ["pods/log", "events", "resourcequotas", "limitranges",
                                       "serviceaccounts"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": [""], "resources": ["pods/portforward", "pods/exec"], "verbs": ["create", "get"]},
+    # A drain of their own pods through the Eviction API (lab 05's disruption budget).
+    {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
     {"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale", "replicasets",
                                           "statefulsets"], "verbs": ["*"]},
     {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["*"]},

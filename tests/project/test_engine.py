@@ -268,3 +268,18 @@ def test_a_bad_rollout_timeout_stops_make_deploy_before_any_build(value):
     assert done.returncode == 2, done.stderr
     assert f"ROLLOUT_TIMEOUT={value} is not a duration" in done.stderr
     assert "docker build" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_job_that_hangs_or_loops_is_not_taken_for_a_busy_machine():
+    """run_job's evidence: a blocked call and a busy loop are the job's doing; only a
+    job that waited for a CPU longer than it ran says the machine was busy."""
+    from checker.processes import procs
+
+    blocked = procs.run_job([sys.executable, "-c", "import time; time.sleep(30)"], Path(), 0.5)
+    assert blocked.returncode is None and not blocked.starved(), blocked
+    looping = procs.run_job([sys.executable, "-c", "while True: pass"], Path(), 0.5)
+    assert looping.returncode is None and looping.cpu >= 0.5 and not looping.starved(), looping
+    done = procs.run_job([sys.executable, "-c", "print('hi')"], Path(), 5)
+    assert done.returncode == 0 and done.output == "hi", done
+    busy = procs.Job(None, "", wall=480, cpu=100, waited=300)
+    assert busy.starved()

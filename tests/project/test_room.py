@@ -79,6 +79,8 @@ def test_kubeconfigs_are_private_and_name_the_namespace(room):
         ("create horizontalpodautoscalers.autoscaling", "own", "yes"),
         ("create servicemonitors.monitoring.coreos.com", "own", "yes"),
         ("create pods --subresource=portforward", "own", "yes"),
+        ("create pods --subresource=eviction", "own", "yes"),
+        ("create pods --subresource=eviction", "other", "no"),
         ("get secrets", "other", "no"),
         ("create deployments", "other", "no"),
         ("delete pods", "other", "no"),

@@ -3,6 +3,9 @@
 from checker.outcomes import Needs, expect
 from checker.room import learner
 
+# The learner's unit tests take a few seconds of CPU; this much without an end is a hang.
+UNIT_TESTS_CPU_SECONDS = 120
+
 
 def container(deployment):
     if deployment.error:

@@ -1,7 +1,6 @@
 """Lab 04: the service deployed on the cluster, checked live through the API."""
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -9,8 +8,8 @@ from checker.cluster import applied, manifests
 from checker.cluster.deployment import LABELS, namespace, namespace_name, require_available
 from checker.command import ui
 from checker.command.course import REPO
-from checker.outcomes import Fail, Needs, Soft, expect
-from checker.processes import artifact
+from checker.outcomes import Fail, Needs, Soft, Unjudged, expect
+from checker.processes import artifact, procs
 from checker.room import learner
 
 import harness
@@ -39,15 +38,20 @@ def test_recommended_labels(documents):
 
 def test_api_key_code(lab_dir):
     """The service refuses predictions without the right API key (your unit tests)"""
-    done = subprocess.run(
+    done = procs.run_job(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_security.py"],
-        cwd=lab_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        lab_dir,
+        timeout=harness.UNIT_TESTS_CPU_SECONDS,
     )
+    if done.returncode is None:
+        ran = f"tests/test_security.py ran {done.wall:.0f} s ({done.cpu:.0f} s of CPU) unfinished"
+        if done.starved():
+            raise Unjudged(ran, f"it waited {done.waited:.0f} s for a CPU, longer than it "
+                           "ran: the machine was busy", "it passes")  # fmt: skip
+        raise Fail(ran, "it passes", hint="a test that never ends: look for a loop, or a "
+                   "call that waits on the network, in app/security.py or the test")  # fmt: skip
     if done.returncode != 0:
-        lines = [line for line in done.stdout.splitlines() if line.strip()]
+        lines = [line for line in done.output.splitlines() if line.strip()]
         failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))] or lines[-8:]
         raise Fail(
             "tests/test_security.py fails",

@@ -65,10 +65,16 @@ def drain_verdict(cluster, ns: str, budget, replicas: int, pods) -> tuple[str, s
     if ready and kube.wait(f"poddisruptionbudget/{name} to count the pods", 30,
                            lambda: _counted(cluster, ns, name)):  # fmt: skip
         refused = evict_refused(cluster, ns, ready[0].metadata.name)
+        if refused is None:  # not allowed to ask: the spec's arithmetic decides
+            return _spec_verdict(name, allowed, replicas, blocks)
         if refused:
             return (f"evicting pod {ready[0].metadata.name} (a dry run) was refused: {refused}",
                     "one eviction allowed, so a node drain can finish", blocks)  # fmt: skip
         return None
+    return _spec_verdict(name, allowed, replicas, blocks)
+
+
+def _spec_verdict(name: str, allowed: int, replicas: int, blocks: str):
     if allowed < 1:
         return (f"PodDisruptionBudget {name} allows {allowed} evictions of {replicas} pods",
                 "one eviction allowed, so a node drain can finish", blocks)  # fmt: skip
@@ -100,8 +106,9 @@ def _counted(cluster, ns: str, name: str) -> bool:
                 and status.current_healthy == status.expected_pods)  # fmt: skip
 
 
-def evict_refused(cluster, ns: str, pod: str) -> str:
-    """Why the Eviction API refuses one pod's eviction, asked as a dry run, or ""."""
+def evict_refused(cluster, ns: str, pod: str) -> str | None:
+    """Why the Eviction API refuses one pod's eviction, asked as a dry run, or "";
+    None when this kubeconfig may not ask (a room's learner before pods/eviction)."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
@@ -114,6 +121,8 @@ def evict_refused(cluster, ns: str, pod: str) -> str:
     except ApiException as exc:
         if exc.status == 429:
             return f"429 {_message(exc)}"
+        if exc.status == 403:
+            return None
         raise
     return ""
 

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -142,6 +143,14 @@ class Server:
         except (OSError, ValueError, IndexError):
             return time.monotonic() - started
 
+    def runqueue_seconds(self) -> float | None:
+        """How long the process has waited for a CPU while it could run (Linux
+        /proc/PID/schedstat): the machine's contention, which a blocked call never adds."""
+        try:
+            return int(Path(f"/proc/{self.process.pid}/schedstat").read_text().split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return None
+
     def _stop_starting(self, what: str, returncode: int | None, timeout: float) -> None:
         """Stop with the cause the log shows and its hint, or with the log's tail."""
         from checker.processes.diagnosis import diagnose
@@ -173,6 +182,43 @@ class Server:
                 self.process.wait()
         if self in _RUNNING:
             _RUNNING.remove(self)
+
+
+@dataclass
+class Job:
+    """A command run to its end, or stopped: how long it ran, on a CPU and waiting for one."""
+
+    returncode: int | None  # None: stopped before it ended
+    output: str
+    wall: float
+    cpu: float
+    waited: float | None  # seconds runnable but waiting for a CPU (None: not reported)
+
+    def starved(self) -> bool:
+        """It waited for a CPU longer than it ran, for a good part of its time: the
+        machine was busy, not the job slow (a blocked call waits for no CPU)."""
+        return self.waited is not None and self.waited > max(self.cpu, 0.25 * self.wall)
+
+
+def run_job(command: list[str], cwd: Path, timeout: float) -> Job:
+    """Runs command until it ends or has used timeout seconds of CPU; one that hardly
+    gets a CPU (a busy machine) or uses none (a blocking call) still ends, at
+    STARVED_FACTOR times the timeout. Its own group, stopped however the checker ends."""
+    job = Server(command, cwd, {}, port=0)
+    job.start()
+    started = time.monotonic()
+    cpu = waited = None
+    try:
+        while job.alive() and time.monotonic() - started < STARVED_FACTOR * timeout:
+            cpu, waited = job.busy_seconds(started), job.runqueue_seconds()
+            if cpu >= timeout:
+                break
+            time.sleep(0.2)
+        code = job.process.poll()
+    finally:
+        job.stop(grace=1.0)
+    return Job(code, "\n".join(job.log_lines()), time.monotonic() - started,
+               cpu or 0.0, waited)  # fmt: skip
 
 
 def uvicorn(
