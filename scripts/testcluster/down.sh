@@ -28,6 +28,34 @@ remove_containers() { # containerd-socket
   done
 }
 
+# Every node's pod cgroups: /kubepods (the first node's kubelet) and each room node's
+# own root. Whatever still runs there (a pod whose shim died before it) is the
+# cluster's, whoever its parent is now.
+pod_cgroups() {
+  local node
+  for node in kubepods "${ROOM_NODES[@]}"; do
+    compgen -G "/sys/fs/cgroup/*/${node}" || true
+  done
+}
+
+kill_pod_processes() {
+  local pid
+  for pid in $(pod_processes); do kill -9 "${pid}" 2>/dev/null || true; done
+  # Killed processes leave their cgroup once reaped (by init, their parent now).
+  for _ in $(seq 1 20); do [[ -z "$(pod_processes)" ]] && return 0; sleep 0.25; done
+}
+
+# The pods' processes still alive: a zombie has ended and waits only to be reaped.
+pod_processes() {
+  local tree pid
+  for tree in $(pod_cgroups); do
+    find "${tree}" -name cgroup.procs -exec cat {} + 2>/dev/null
+  done | sort -u | while read -r pid; do
+    # The state follows the command's name, which may hold spaces: "(name) S ...".
+    [[ "$(sed 's/.*) //' "/proc/${pid}/stat" 2>/dev/null | cut -d' ' -f1)" =~ ^(Z|X|)$ ]] || echo "${pid}"
+  done
+}
+
 # The room nodes' cgroup trees, deepest first (pod, QoS, kubepods, the node's own).
 remove_node_cgroups() {
   local node
@@ -72,6 +100,10 @@ leftovers() {
   pgrep -f "testcluster/prometheus_sync.py" >/dev/null && echo "process prometheus-sync"
   pgrep -f "^${REGISTRY_BIN}/registry " >/dev/null && echo "process registry"
   pgrep -f "containerd-shim-runc-v2 -namespace k8s.io" >/dev/null && echo "process containerd-shim"
+  local pid
+  for pid in $(pod_processes); do
+    echo "process ${pid} in a pod cgroup: $(tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null | cut -c1-80)"
+  done
   mount | awk -v state="${STATE}" -v run="${RUNDIR}" '$3 ~ "^(" state "|" run ")" {print "mount " $3}'
   ip netns list 2>/dev/null | awk '/^cni-/{print "netns " $1}'
   ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^workshop/ {print "bridge " $2}'
@@ -109,6 +141,7 @@ main() {
   kill_matching "testcluster/prometheus_sync.py"
   kill_matching "^${REGISTRY_BIN}/registry "
   kill_matching "containerd-shim-runc-v2 -namespace k8s.io"
+  kill_pod_processes
   mount | awk -v state="${STATE}" -v run="${RUNDIR}" '$3 ~ "^(" state "|" run ")" {print $3}' |
     sort -r | xargs -r -n1 umount -l
   for ns in $(ip netns list 2>/dev/null | awk '/^cni-/{print $1}'); do ip netns del "${ns}" || true; done

@@ -28,11 +28,16 @@ on_failure() {
 }
 trap on_failure EXIT
 
+# Each daemon in a session of its own: a Ctrl-C (SIGINT) or SIGTERM sent to the
+# caller's process group would otherwise reach containerd's shims first, and the
+# pods' processes they supervise would outlive the teardown, reparented to init.
+# The caller's exit trap stops them in order (down.sh). setsid does not fork here
+# (a background job is no group leader), so $! is the daemon's own pid.
 start() { # name command...
   local name="$1"
   shift
   if running "${name}"; then return 0; fi
-  "$@" >"$(logfile "${name}")" 2>&1 &
+  setsid "$@" >"$(logfile "${name}")" 2>&1 </dev/null &
   echo $! >"$(pidfile "${name}")"
 }
 
