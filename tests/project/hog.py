@@ -10,14 +10,13 @@ the context manager's exit, and the death of the test process that started them 
 killed test run cannot leave one spinning)."""
 
 import contextlib
-import ctypes
 import os
-import signal
 import subprocess
 import sys
 import time
 
-PR_SET_PDEATHSIG = 1
+from checker.processes import procs
+
 # Twice the cores: the pods' tree gets about a third of the machine while it lasts.
 WORKERS = 2 * (os.cpu_count() or 2)
 BUSY = """
@@ -37,19 +36,12 @@ def busy_share(seconds: float = 1.0) -> float:
     return (time.process_time() - started_cpu) / (time.monotonic() - started)
 
 
-def _die_with_parent() -> None:
-    """In the child: SIGKILL when the test process ends, however it ends (Linux's
-    PR_SET_PDEATHSIG); a Ctrl-C reaches the hogs with the rest of the group anyway."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 @contextlib.contextmanager
 def cpu_hog(deadline_seconds: float, workers: int = WORKERS):
     """Keeps the host's cores busy until the block ends or the deadline passes."""
     command = [sys.executable, "-c", BUSY, str(deadline_seconds)]
     hogs = [
-        subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=procs.parent_death_hook())
         for _ in range(workers)
     ]
     started = time.monotonic()

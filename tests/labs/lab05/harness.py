@@ -7,7 +7,7 @@ import re
 import threading
 
 from checker.cluster import kube
-from checker.cluster.deployment import settled
+from checker.cluster.deployment import is_settled, observe
 from checker.outcomes import Needs
 
 # Requests the zero-downtime test sends at least, and how long a replacement pod may take.
@@ -143,9 +143,9 @@ def finish_rollout(cluster, deployment) -> tuple[bool, int | None]:
     fewest: list[int] = []
 
     def finished() -> bool:
-        ready = cluster.apps.read_namespaced_deployment(name, ns).status.ready_replicas or 0
-        fewest[:] = [min([*fewest, ready])]
-        return settled(cluster, name, ns)
+        state = observe(cluster, name, ns)
+        fewest[:] = [min([*fewest, state.ready])]
+        return is_settled(state)
 
     done = bool(kube.wait(f"deployment/{name} rollout", ROLLOUT_SECONDS, finished, interval=1))
     return done, (fewest[0] if fewest else None)

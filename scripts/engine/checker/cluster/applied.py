@@ -56,6 +56,7 @@ class Difference:
     file: str  # where the folder writes it
     found: str  # what the cluster holds instead
     unrecorded: bool = False  # applied by hand (kubectl apply -k): nothing to compare
+    missing: bool = False
 
 
 def differences(cluster, namespace: str, documents: list[manifests.Document]) -> list[Difference]:
@@ -81,7 +82,7 @@ def _compare(client, namespace: str, doc: manifests.Document) -> Difference | No
         api = client.resources.get(api_version=doc.data.get("apiVersion"), kind=doc.kind)
         live = api.get(name=doc.name, namespace=namespace if api.namespaced else None)
     except (NotFoundError, ResourceNotFoundError):
-        return Difference(what, where, f"missing from namespace {namespace}")
+        return Difference(what, where, f"missing from namespace {namespace}", missing=True)
     except ApiException as exc:
         return Difference(what, where, f"unreadable ({exc.status} {exc.reason})")
     recorded = (live.metadata.get("annotations") or {}).get(ANNOTATION)
@@ -104,7 +105,7 @@ def require_deployed(cluster, namespace: str, documents: list[manifests.Document
     if not wrong:
         return
     compared = [d for d in documents if d.kind not in NOT_COMPARED]
-    if len(wrong) == len(compared) and all(d.found.startswith("missing") for d in wrong):
+    if len(wrong) == len(compared) and all(d.missing for d in wrong):
         raise Stop(f"nothing of your folder runs in namespace {namespace}",
                    hint=f"run make deploy {lab}: it applies k8s/ there")  # fmt: skip
     lines = [f"{d.what} ({d.file}): {d.found}" for d in wrong]

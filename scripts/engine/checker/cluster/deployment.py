@@ -78,7 +78,8 @@ def last_exit(status) -> str:
     return f"container {status.name} restarted {status.restart_count} times{said}"
 
 
-def _observe(cluster, name: str, ns: str) -> DeploymentState:
+def observe(cluster, name: str, ns: str) -> DeploymentState:
+    """The Deployment, its live pods and what waiting will not fix, read once."""
     state = DeploymentState(ns)
     state.deployment = cluster.apps.read_namespaced_deployment(name, ns)
     selector = ",".join(f"{k}={v}" for k, v in state.deployment.spec.selector.match_labels.items())
@@ -165,7 +166,7 @@ def running_deployment(cluster, timeout: float = ROLLOUT_TIMEOUT) -> DeploymentS
     latest: list[DeploymentState] = []
 
     def probe():
-        state = _observe(cluster, name, ns)
+        state = observe(cluster, name, ns)
         latest[:] = [state]
         return is_settled(state) or bool(state.stuck)
 
@@ -198,4 +199,4 @@ def require_available(state: DeploymentState, min_replicas: int = 0) -> None:
 
 
 def settled(cluster, name: str, ns: str) -> bool:
-    return is_settled(_observe(cluster, name, ns))
+    return is_settled(observe(cluster, name, ns))

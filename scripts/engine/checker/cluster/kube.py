@@ -176,7 +176,7 @@ def current_events(cluster: Cluster, namespace: str, pods: list, events: list) -
             return involved.uid in pod_uids
         if involved.kind == "ReplicaSet":
             if not sets:
-                sets.update(_newest_replica_sets(cluster, namespace, pods, events))
+                sets.update(_newest_replica_sets(cluster, namespace, events))
             return involved.uid in sets
         if event.type != "Warning":
             return False
@@ -189,7 +189,7 @@ def current_events(cluster: Cluster, namespace: str, pods: list, events: list) -
     return sorted(found, key=event_time)
 
 
-def _newest_replica_sets(cluster: Cluster, namespace: str, pods: list, events: list) -> set:
+def _newest_replica_sets(cluster: Cluster, namespace: str, events: list) -> set:
     """With no pod running, the ReplicaSet created last is the one the rollout waits on."""
     named = [e.involved_object.name for e in events if e.involved_object.kind == "ReplicaSet"]
     try:
