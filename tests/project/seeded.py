@@ -33,6 +33,13 @@ class Mistake:
     # An edit the API server refuses, applied over the deployed solution: kubectl
     # applies the other objects and the cluster keeps running the solution's version.
     refused: bool = False
+    # An edit of what a learner's step wrote once the solution ran (lab 10's
+    # capacity.json), applied over the deployed solution like a refused one.
+    over_deployed: bool = False
+
+    @property
+    def over_the_solution(self) -> bool:
+        return self.refused or self.over_deployed
 
     def until(self) -> tuple[str, ...]:
         """The checker's arguments that end its run once this mistake's checks have

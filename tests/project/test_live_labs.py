@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +24,8 @@ pytestmark = [pytest.mark.full, pytest.mark.cluster]
 # with the kube-prometheus-stack chart and images, which cannot be downloaded
 # there. Where it is missing, each must say "not run" and why (exit 2); on kind
 # with make monitoring-up, they must pass.
+# Labs whose Step 1 measures the deployed service (make capacity) before the checker runs.
+MEASURED = {10}
 NEEDS_GRAFANA = {7: {"grafana_dashboard": "no Grafana in namespace monitoring"}}
 
 
@@ -51,18 +54,19 @@ def own_node_port(tree: Path) -> None:
 
 
 def deploy_and_check(cluster, lab, tree: Path, tmp_path: Path, *extra: str, deploy: bool = True,
-                     then: tuple[seeded.Mistake, ...] = (),
+                     then: tuple[seeded.Mistake, ...] = (), measured: bool = False,
                      checking=contextlib.nullcontext):  # fmt: skip
     adapter = (tree / "monitoring" / "adapter-values.yaml").exists() and deploy
     with the_clusters_adapter() if adapter else contextlib.nullcontext():
         return deployed_and_checked(cluster, lab, tree, tmp_path, *extra, deploy=deploy, then=then,
-                                    checking=checking)  # fmt: skip
+                                    measured=measured, checking=checking)  # fmt: skip
 
 
 def deployed_and_checked(cluster, lab, tree: Path, tmp_path: Path, *extra: str, deploy: bool,
-                         then: tuple[seeded.Mistake, ...] = (),
+                         then: tuple[seeded.Mistake, ...] = (), measured: bool = False,
                          checking=contextlib.nullcontext):  # fmt: skip
-    """One namespace: the tree deployed and checked (the check inside `checking()`);
+    """One namespace: the tree deployed (and, if `measured`, one pod measured by make
+    capacity, as lab 10's Step 1 does) and checked (the check inside `checking()`);
     then each mistake of `then` applied over it, deployed and checked in turn (their
     runs in .later)."""
     namespace = f"lab{lab.code}-{secrets.token_hex(3)}"
@@ -70,7 +74,7 @@ def deployed_and_checked(cluster, lab, tree: Path, tmp_path: Path, *extra: str, 
     env = {"WORKSHOP_NAMESPACE": namespace, "WORKSHOP_ROLLOUT_TIMEOUT": "60",
            "WORKSHOP_LAST_IMAGE": str(tmp_path / "last-image")}  # fmt: skip
     try:
-        run = deployed_once(lab, tree, tmp_path, env, extra, deploy, checking)
+        run = deployed_once(lab, tree, tmp_path, env, extra, deploy, checking, measured)
         for mistake in then:
             mistake.apply(tree)
             run.later[mistake.id] = deployed_once(lab, tree, tmp_path, env, mistake.until(), True)
@@ -81,7 +85,7 @@ def deployed_and_checked(cluster, lab, tree: Path, tmp_path: Path, *extra: str, 
 
 
 def deployed_once(lab, tree: Path, tmp_path: Path, env: dict, extra, deploy: bool,
-                  checking=contextlib.nullcontext):  # fmt: skip
+                  checking=contextlib.nullcontext, measured: bool = False):  # fmt: skip
     started = time.monotonic()
     if deploy:
         done = subprocess.run(
@@ -90,6 +94,13 @@ def deployed_once(lab, tree: Path, tmp_path: Path, env: dict, extra, deploy: boo
             capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         print(f"deploy {tree.name}: exit {done.returncode} in {time.monotonic() - started:.0f} s")
+    if measured:
+        started = time.monotonic()
+        capacity = subprocess.run([sys.executable, "-m", "checker", "capacity", "--lab-dir",
+                                   str(tree)], env={**os.environ, **env}, capture_output=True,
+                                  text=True, timeout=300)  # fmt: skip
+        print(f"make capacity: exit {capacity.returncode} in {time.monotonic() - started:.0f} s")
+        assert capacity.returncode == 0, capacity.stdout + capacity.stderr
     started = time.monotonic()
     with checking():
         run = run_checker(lab, tree, tmp_path, *extra, env=env)
@@ -118,16 +129,18 @@ def assert_not_run_here(lab, run, has_grafana: bool) -> None:
         assert reason in run.output, run.output
 
 
-def refused(lab) -> tuple[seeded.Mistake, ...]:
-    return tuple(m for m in seeded.of(lab).mistakes if m.refused)
+def over_the_solution(lab) -> tuple[seeded.Mistake, ...]:
+    return tuple(m for m in seeded.of(lab).mistakes if m.over_the_solution)
 
 
 @pytest.mark.parametrize("lab", LIVE, ids=lambda lab: lab.slug)
 def test_solution_passes_on_the_cluster(cluster, has_grafana, lab, tmp_path):
     """The solution passes; then an edit the API server refuses, applied over it, stops
-    the checker on the object still running the solution's version."""
-    run = deploy_and_check(cluster, lab, copy_tree(lab, lab.solution_path, tmp_path), tmp_path,
-                           then=refused(lab))  # fmt: skip
+    the checker on the object still running the solution's version (and lab 10's
+    capacity.json, edited once measured, is caught)."""
+    tree = copy_tree(lab, lab.solution_path, tmp_path)
+    run = deploy_and_check(cluster, lab, tree, tmp_path, then=over_the_solution(lab),
+                           measured=lab.number in MEASURED)  # fmt: skip
     # A busy machine may leave a timing check unjudged (exit 2, with its evidence).
     unjudged = run.unjudged()
     assert run.code == (2 if unjudged else expected_code(lab, 0, has_grafana)), run.output
@@ -136,10 +149,11 @@ def test_solution_passes_on_the_cluster(cluster, has_grafana, lab, tmp_path):
     assert counts["not-run"] == len(not_run_here(lab, has_grafana)), run.output
     assert_not_run_here(lab, run, has_grafana)
     assert "Traceback" not in run.output
-    assert refused(lab), f"lab {lab.code}: no refused apply in its mistakes.py"
-    for mistake in refused(lab):
+    assert any(m.refused for m in over_the_solution(lab)), f"lab {lab.code}: no refused apply"
+    for mistake in over_the_solution(lab):
         assert_caught(lab, mistake, run.later[mistake.id])
-        assert "kubectl apply failed: the API server refused" in run.later[mistake.id].deployed
+        if mistake.refused:
+            assert "kubectl apply failed: the API server refused" in run.later[mistake.id].deployed
 
 
 @pytest.mark.parametrize("lab", LIVE, ids=lambda lab: lab.slug)
@@ -174,7 +188,7 @@ def test_nothing_deployed_says_make_deploy(cluster, tmp_path):
     assert "hint: run make deploy 5: it applies k8s/ there" in run.output, run.output
 
 
-@pytest.mark.parametrize("mistake", [m for m in seeded.catalogue(LIVE) if not m.refused],
+@pytest.mark.parametrize("mistake", [m for m in seeded.catalogue(LIVE) if not m.over_the_solution],
                          ids=mistake_id)  # fmt: skip
 def test_live_mistake_is_caught_by_its_check(cluster, has_grafana, mistake, tmp_path):
     lab = find(mistake.lab)

@@ -153,3 +153,35 @@ def test_evidence_shows_only_this_deploys_events():
     ]
     kept = [e.reason for e in kube.current_events(fake, "ns", pods, events)]
     assert kept == ["SuccessfulCreate", "Started", "FailedGetPodsMetric"]
+
+
+def test_a_capacity_claim_is_refuted_only_by_a_pod_at_its_limit():
+    """capacity.json's figure against a short live run (lab 10's capacity_measured)."""
+    assert LAB10.claim_verdict(530, 533, 0.498, 0.5) == "holds"
+    assert LAB10.claim_verdict(1500, 533, 0.498, 0.5) == "holds"  # within 3×: another machine
+    assert LAB10.claim_verdict(5295, 539, 0.5, 0.5) == "refuted"  # invented: the pod was maxed
+    assert LAB10.claim_verdict(5295, 150, 0.2, 0.5) == "unjudged"  # starved: below its limit
+    assert LAB10.claim_verdict(5295, 150, None, 0.5) == "unjudged"  # no CPU evidence
+    assert LAB10.claim_verdict(5295, 150, 0.5, None) == "unjudged"  # no limit to be at
+
+
+def test_a_capacity_measurement_names_the_image_it_measured():
+    running = NS(pods=[NS(status=NS(container_statuses=[NS(image_id="registry:5000/a@sha256:"
+                                                               + "b1" * 32)]))],
+                 deployment=NS(spec=NS(template=NS(spec=NS(containers=[
+                     NS(resources=NS(limits={"cpu": "500m"}))])))))  # fmt: skip
+    same = {"image_id": "sha256:" + "b1" * 32, "pod_cpu_limit": "500m"}
+    assert LAB10.measured_for(same, running) is None  # the runtime's prefix does not matter
+    assert "names no image digest" in LAB10.measured_for({"pod_cpu_limit": "500m"}, running)[0]
+    other = {**same, "image_id": "sha256:" + "2c" * 32}
+    assert "measured for image sha256:2c2c2c2c2c2c" in LAB10.measured_for(other, running)[0]
+    assert "at a CPU limit of 1;" in LAB10.measured_for({**same, "pod_cpu_limit": "1"}, running)[0]
+
+
+def test_the_cpu_a_served_process_used_is_read_from_its_own_counter():
+    from checker.load import wrkpod
+
+    log = "=== cpu 100.0 12.5\nRequests/sec: 530\n=== cpu 105.0 15.0\n=== round end 0\n"
+    assert wrkpod.cpu_used(log) == 0.5
+    assert wrkpod.cpu_used("=== cpu 100.0 none\n=== cpu 105.0 none\n") is None
+    assert wrkpod.cpu_used("Requests/sec: 530\n") is None

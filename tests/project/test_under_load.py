@@ -16,7 +16,7 @@ import pytest
 from checker.command.course import REPO, find
 from project import hog, seeded
 from project.conftest import copy_tree
-from project.test_live_labs import cluster, deploy_and_check  # noqa: F401 (a fixture)
+from project.test_live_labs import MEASURED, cluster, deploy_and_check  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.full, pytest.mark.cluster, pytest.mark.hog]
 # Long enough for lab 10's whole run; each hog process ends itself by then anyway.
@@ -75,7 +75,8 @@ def test_the_hog_ends_with_the_run_that_started_it():
 def test_a_correct_folder_is_never_failed_under_the_hog(cluster, number, tmp_path):  # noqa: F811
     lab = find(number)
     tree = copy_tree(lab, lab.solution_path, tmp_path)
-    run = deploy_and_check(cluster, lab, tree, tmp_path, checking=under_the_hog)
+    run = deploy_and_check(cluster, lab, tree, tmp_path, measured=number in MEASURED,
+                           checking=under_the_hog)  # fmt: skip
     print(f"lab {lab.code} under the hog, exit {run.code}: {said(run)}")
     assert "Traceback" not in run.output, run.output
     assert run.results["counts"]["failed"] == 0, run.output

@@ -169,10 +169,6 @@ def offered_rps(cluster, load) -> float | None:
     return done[-1].rps if done else None
 
 
-# A pod using this share of its CPU limit or more is saturated: it serves no faster.
-SATURATED = 0.85
-
-
 # CPU per request this many times what capacity.json measured: the machine is slower now.
 SLOWER = 1.5
 
@@ -201,7 +197,7 @@ def saturated_pods(cluster, deployment) -> str:
     not the load generator, set the rate; "" when none does or no limit is set."""
     return ", ".join(f"{pod} {used * 1000:.0f}m of {limit * 1000:.0f}m"
                      for pod, used, limit in pod_cpu(cluster, deployment)
-                     if limit and used >= SATURATED * limit)  # fmt: skip
+                     if limit and used >= capacity.SATURATED * limit)  # fmt: skip
 
 
 def capacity_of(lab_dir) -> dict:
@@ -212,6 +208,57 @@ def capacity_of(lab_dir) -> dict:
     except (OSError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}
+
+
+# capacity.json may claim up to this many times what one pod serves in a short live
+# run at its CPU limit (README → Step 1 says why): more is a figure this pod never served.
+CLAIM_TOLERANCE = 3.0
+LIVE_SECONDS, LIVE_WARMUP_SECONDS = 5, 2
+
+
+def digest(image_id: str | None) -> str:
+    """An image ID's sha256, whether the runtime prefixes it with a repository or not."""
+    return (image_id or "").rpartition("sha256:")[2][:64]
+
+
+def measured_for(measured: dict, deployment) -> tuple[str, str, str] | None:
+    """Why capacity.json was not measured for what runs: (found, expected, hint), or
+    None when its image digest and CPU limit are the running pods'."""
+    running = sorted({digest(capacity.image_id(p)) for p in deployment.pods} - {""})
+    shown = ", ".join(f"sha256:{d[:12]}" for d in running) or "no image reported yet"
+    claimed = digest(measured.get("image_id"))
+    if not claimed:
+        return (f"{capacity.FILE} names no image digest (image_id)",
+                f"the digest make capacity records for your pods' image ({shown})",
+                "make capacity measures the image you run and records its digest: a figure "
+                "typed in, or measured before it recorded one, is not a measurement")  # fmt: skip
+    if claimed not in running:
+        return (f"{capacity.FILE} was measured for image sha256:{claimed[:12]}; your pods run "
+                f"{shown}", "a measurement of the image you run",
+                "the image changed since it was measured: make capacity measures it again, "
+                "then set the HPA's target from it (Step 3)")  # fmt: skip
+    containers = deployment.deployment.spec.template.spec.containers
+    limits = (containers[0].resources and containers[0].resources.limits) or {}
+    limit = quantity(limits.get("cpu"))
+    then = quantity(measured.get("pod_cpu_limit"))
+    if limit != then:
+        return (f"{capacity.FILE} was measured at a CPU limit of {measured.get('pod_cpu_limit')}; "
+                f"your pods have {limit and f'{limit * 1000:g}m'}",
+                "a measurement at your pods' CPU limit",
+                "what a pod serves follows its CPU limit: make capacity measures it again "
+                "at the new size, then set the HPA's target from it (Step 3)")  # fmt: skip
+    return None
+
+
+def claim_verdict(claimed: float, served: float, used: float | None, limit: float | None) -> str:
+    """capacity.json's figure against a short live run at one pod: "holds" within the
+    tolerance; "refuted" above it while the pod used its whole CPU limit (it serves no
+    faster, so the figure was never this pod's); else "unjudged": the machine set the rate."""
+    if claimed <= CLAIM_TOLERANCE * served:
+        return "holds"
+    if used is not None and limit and used >= capacity.SATURATED * limit:
+        return "refuted"
+    return "unjudged"
 
 
 def slower_than_measured(cluster, deployment, measured: dict, rate: float | None) -> str:

@@ -51,6 +51,17 @@ MISTAKES = [
             'handler="/predict"}[1m])) by',
             'sum(<<.Series>>{<<.LabelMatchers>>,handler="/predict"}) by', "adapter_rule",
             says="takes no rate()"),
+    # Over make capacity's own file, once it measured the deployed solution: a figure
+    # ten times what the pod served, and a measurement of another build of the image.
+    Mistake(10, "invented-capacity", "capacity.json", '"requests_per_second": ',
+            '"requests_per_second": 9', "capacity_measured", says="its whole limit",
+            hint="that figure is more than this pod serves: make capacity measures it, then "
+                 "set the HPA's target from it (Step 3)", over_deployed=True),
+    Mistake(10, "capacity-of-another-image", "capacity.json", '"image_id": "sha256:',
+            '"image_id": "sha256:0123456789ab', "capacity_measured",
+            says="capacity.json was measured for image sha256:0123456789ab",
+            hint="the image changed since it was measured: make capacity measures it again, "
+                 "then set the HPA's target from it (Step 3)", over_deployed=True),
     Mistake(10, "memory-request-over-limit", "k8s/deployment.yaml", "              memory: 256Mi\n",
             "              memory: 768Mi\n", "deployed_from_folder", exit_code=2,
             says="Deployment/diabetes-api", refused=True),

@@ -8,8 +8,10 @@ import time
 
 from checker.cluster import applied, kube, manifests, promql
 from checker.cluster.deployment import APP_SELECTOR, namespace_name, require_available
+from checker.cluster.kube import quantity
+from checker.cluster.secret import read_secret_value
 from checker.command import ui
-from checker.load import wrkpod
+from checker.load import capacity, wrkpod
 from checker.outcomes import Fail, Needs, Soft, Unjudged, expect
 from checker.room import learner
 
@@ -182,6 +184,43 @@ def test_deployed_from_folder(cluster, documents, lab):
 def test_deployment_available(deployment):
     """The Deployment is Available: all replicas ready, none restarting"""
     require_available(deployment)
+
+
+def test_capacity_measured(cluster, deployment, measured):
+    """capacity.json was measured for the image and pod size you run, and a pod serves it"""
+    if deployment.error:
+        raise Needs("an available Deployment")
+    if stale := harness.measured_for(measured, deployment):
+        found, expected, hint = stale
+        raise Fail(found, expected, hint=hint, see="Step 1 — Measure one pod")
+    key = read_secret_value(cluster, deployment).value or ""
+    pod = capacity.ready_pod(deployment)
+    result, used = capacity.one_pod(cluster, deployment, pod, key, harness.LIVE_SECONDS,
+                                    harness.LIVE_WARMUP_SECONDS)  # fmt: skip
+    claimed, limit = float(measured["requests_per_second"]), quantity(measured["pod_cpu_limit"])
+    using = f", using {used * 1000:.0f}m of CPU" if used is not None else ""
+    found = (f"{capacity.FILE} says {claimed:,.0f} requests/s; one pod served "
+             f"{result.rps:,.0f}/s{using} in {harness.LIVE_SECONDS} s just now")  # fmt: skip
+    verdict = harness.claim_verdict(claimed, result.rps, used, limit)
+    if verdict == "holds":
+        ui.progress(found)
+        return
+    expected = f"at most {harness.CLAIM_TOLERANCE:g}× what a pod serves at its CPU limit"
+    if verdict == "refuted":
+        raise Fail(f"{found}, its whole limit", expected,
+                   hint="that figure is more than this pod serves: make capacity measures it, "
+                   "then set the HPA's target from it (Step 3)",
+                   see="Step 1 — Measure one pod")  # fmt: skip
+    if used is None or not limit:
+        why = (
+            "the pod has no CPU limit"
+            if not limit
+            else "the pod exports no process_cpu_seconds_total"
+        ) + ", so whether it served at its most is unknown"
+    else:
+        why = (f"the pod was below its {limit * 1000:g}m CPU limit, so this machine, not the "
+               "pod, set the live rate")  # fmt: skip
+    raise Unjudged(found, why, expected)
 
 
 def test_adapter_serves(cluster, values):

@@ -31,6 +31,8 @@ SECONDS = 20
 PRICE_PER_CORE_HOUR = 0.04
 SHARE = 0.6  # the target the README proposes: 60% of capacity, 40% headroom
 LOADS = (100, 1_000, 10_000)  # requests per second, for the table
+# A pod using this share of its CPU limit or more is saturated: it serves no faster.
+SATURATED = 0.85
 
 
 def cores(cpu: str | None) -> float | None:
@@ -42,10 +44,14 @@ def target_pod(cluster):
     """The Deployment and one of its ready pods: (state, pod)."""
     state = running_deployment(cluster)
     require_available(state)
+    return state, ready_pod(state)
+
+
+def ready_pod(state):
     for pod in state.pods:
         statuses = pod.status.container_statuses or []
         if pod.status.pod_ip and statuses and all(s.ready for s in statuses):
-            return state, pod
+            return pod
     raise Stop("no ready pod of the service to measure", hint="make deploy 10, then run this again")
 
 
@@ -55,17 +61,32 @@ def container_port(pod) -> int:
     return (named or [p.container_port for p in ports] or [8000])[0]
 
 
+def one_pod(cluster, state, pod, key: str, seconds: float,
+            warmup: float = WARMUP_SECONDS) -> tuple[wrkpod.Result, float | None]:  # fmt: skip
+    """wrk straight at one pod, after a warm-up: its result, and the cores the pod's
+    process used meanwhile (from its /metrics; None when it exports no CPU seconds)."""
+    base = f"http://{pod.status.pod_ip}:{container_port(pod)}"
+    if warmup:
+        ui.say(f"  … warming up pod {pod.metadata.name} for {warmup:g} s")
+        wrkpod.run(cluster, state.namespace, f"{base}/predict", key, CONNECTIONS, warmup, "1")
+    ui.say(f"  … wrk: {CONNECTIONS} connections to {pod.metadata.name} for {seconds:g} s")
+    return wrkpod.run(cluster, state.namespace, f"{base}/predict", key, CONNECTIONS, seconds,
+                      "1", cpu_of=f"{base}/metrics")  # fmt: skip
+
+
+def image_id(pod) -> str | None:
+    """The digest of the image the pod's first container runs, as its runtime reports it."""
+    statuses = pod.status.container_statuses or []
+    return statuses[0].image_id if statuses and statuses[0].image_id else None
+
+
 def measure(cluster) -> dict:
     state, pod = target_pod(cluster)
     secret = read_secret_value(cluster, state)
     if secret.value is None:
         raise Stop(f"no API key to send: {secret.error}", hint="make deploy 10 creates the Secret")
-    url = f"http://{pod.status.pod_ip}:{container_port(pod)}/predict"
-    limits = pod.spec.containers[0].resources.limits or {}
-    ui.say(f"  … warming up pod {pod.metadata.name} for {WARMUP_SECONDS} s")
-    wrkpod.run(cluster, state.namespace, url, secret.value, CONNECTIONS, WARMUP_SECONDS, "1")
-    ui.say(f"  … wrk: {CONNECTIONS} connections to {pod.metadata.name} for {SECONDS} s")
-    result = wrkpod.run(cluster, state.namespace, url, secret.value, CONNECTIONS, SECONDS, "1")
+    resources = pod.spec.containers[0].resources
+    result, used = one_pod(cluster, state, pod, secret.value, SECONDS)
     return {
         "requests_per_second": round(result.rps, 1),
         "p50_ms": round(result.p50_ms, 2),
@@ -74,8 +95,11 @@ def measure(cluster) -> dict:
         "requests": result.requests,
         "connections": CONNECTIONS,
         "seconds": SECONDS,
-        "pod_cpu_limit": limits.get("cpu"),
+        "pod_cpu_request": (resources.requests or {}).get("cpu"),
+        "pod_cpu_limit": (resources.limits or {}).get("cpu"),
+        "pod_cpu_used": None if used is None else round(used, 3),
         "image": pod.spec.containers[0].image,
+        "image_id": image_id(pod),
         "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
 
@@ -155,5 +179,9 @@ def main(lab_dir: Path) -> int:
         ui.say(f"{ui.FAIL} {found['errors']} requests failed during the measurement: the "
                "figure is not a capacity (kubectl logs the pod, then measure again)")  # fmt: skip
         return 1
+    limit, used = cores(found.get("pod_cpu_limit")), found.get("pod_cpu_used")
+    if limit and used is not None and used < SATURATED * limit:
+        ui.say(f"  ! the pod used {used * 1000:.0f}m of its {limit * 1000:.0f}m limit: the "
+               "machine, not the pod, set this rate; measure again when it is quieter")  # fmt: skip
     ui.say(f"{ui.PASS} written to {path}: set the HPA's target from it (README → Step 3)")
     return 0

@@ -47,12 +47,29 @@ def image() -> str:
     return pins().get("LOADGEN_IMAGE", "workshop.local/loadgen:wrk-4.1.0")
 
 
+# Before and after a round: the served process's own CPU seconds, from its /metrics
+# (prometheus_client's process collector), with the time read; "none" when it has none.
+CPU_MARK = "=== cpu"
+CPU_PROBE = (
+    "python3 -c 'import sys, time, urllib.request\n"
+    "try:\n"
+    "    text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()\n"
+    "    found = [l.split()[-1] for l in text.splitlines()"
+    ' if l.startswith("process_cpu_seconds_total ")]\n'
+    "except Exception:\n"
+    "    found = []\n"
+    'print("%s", time.time(), found[0] if found else "none")\' "%s"; '
+)
+
+
 def start(cluster, ns: str, url: str, key: str, connections: int, seconds: float,
-          rounds: int = 1, cpu: str = "500m") -> str:  # fmt: skip
-    """A pod that runs `rounds` rounds of wrk against url; its name."""
+          rounds: int = 1, cpu: str = "500m", cpu_of: str = "") -> str:  # fmt: skip
+    """A pod that runs `rounds` rounds of wrk against url; its name. With cpu_of (a
+    /metrics URL), each round is framed by that process's CPU seconds (cpu_used)."""
     name = f"workshop-loadgen-{secrets.token_hex(3)}"
-    wrk = (f'wrk -t1 -c{connections} -d{seconds:g}s --timeout 5s --latency -s /tmp/post.lua '
-           f'"{url}"; echo "{ROUND_END} $?"')  # fmt: skip
+    probe = CPU_PROBE % (CPU_MARK, cpu_of) if cpu_of else ""
+    wrk = (f'{probe}wrk -t1 -c{connections} -d{seconds:g}s --timeout 5s --latency '
+           f'-s /tmp/post.lua "{url}"; status=$?; {probe}echo "{ROUND_END} $status"')  # fmt: skip
     script = (f'printf "%s" "$LUA" > /tmp/post.lua; i=0; while [ "$i" -lt {rounds} ]; '
               f"do {wrk}; i=$((i+1)); done")  # fmt: skip
     pod = {
@@ -114,17 +131,29 @@ def rounds(text: str, connections: int) -> list[Result]:
             for body, code in zip(parts[0:-1:2], parts[1::2], strict=True)]  # fmt: skip
 
 
+def cpu_used(text: str) -> float | None:
+    """Cores the served process used during the last framed round (CPU seconds over
+    wall seconds), or None when its /metrics gave no process_cpu_seconds_total."""
+    marks = re.findall(re.escape(CPU_MARK) + r" (\S+) (\S+)", text)
+    if len(marks) < 2 or "none" in (marks[-2][1], marks[-1][1]):
+        return None
+    (then, before), (now, after) = marks[-2], marks[-1]
+    wall = float(now) - float(then)
+    return (float(after) - float(before)) / wall if wall > 0 else None
+
+
 def run(cluster, ns: str, url: str, key: str, connections: int, seconds: float,
-        cpu: str = "500m") -> Result:  # fmt: skip
-    """One round of wrk, waited for; its result."""
-    name = start(cluster, ns, url, key, connections, seconds, 1, cpu)
+        cpu: str = "500m", cpu_of: str = "") -> tuple[Result, float | None]:  # fmt: skip
+    """One round of wrk, waited for: its result, and with cpu_of the cores the served
+    process used meanwhile (None without it)."""
+    name = start(cluster, ns, url, key, connections, seconds, 1, cpu, cpu_of)
     try:
         deadline = time.monotonic() + seconds + 60
         while time.monotonic() < deadline:
             text = log(cluster, ns, name)
             if ROUND_END in text:
                 try:
-                    return rounds(text, connections)[-1]
+                    return rounds(text, connections)[-1], cpu_used(text)
                 except ServingError as exc:
                     raise Stop(f"wrk in the cluster: {exc}") from None
             time.sleep(1)
