@@ -2,10 +2,10 @@
 # Runs the project's own test suite.
 #   quick: the engine, the manifest and every static rule (seconds)
 #   full:  quick, plus every solution and starter through its checker and the
-#          seeded-mistake catalogue (minutes; what CI runs)
+#          seeded-mistake catalogue; then the hog phase (what CI runs)
 #   lab N: the full tier's tests for one lab (the maintainers' matrix on kind)
-#   hog:   labs 05 and 10 and the room test under a CPU hog (tests/project/hog.py),
-#          one case at a time: two hogs at once would judge a machine busier than asked
+#   hog:   the hog phase alone: labs 05 and 10 and the room test under one CPU hog for
+#          the whole phase (tests/project/hog.py, started by tests/project/conftest.py)
 set -o errexit -o nounset -o pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -24,11 +24,17 @@ main() {
   cd "${REPO}"
   case "${tier}" in
     quick) marker=(-m "not full") workers=() ;;
-    full) marker=(-m "not hog") ;;
+    full)
+      # The hog phase comes after the rest: its hog would starve every case beside it.
+      # It runs even when the first phase failed, so that one run shows every failure.
+      local status=0
+      run_tier "full" -m "not hog and not room_board" ${workers[@]+"${workers[@]}"} || status=$?
+      hog_phase ${workers[@]+"${workers[@]}"} || status=$?
+      return "${status}"
+      ;;
     hog)
-      # -rP: what each check said under the hog, in the summary of every passed case.
-      marker=(-m "hog or room_board" -rP) workers=()
-      export WORKSHOP_TEST_HOG=1
+      hog_phase ${workers[@]+"${workers[@]}"}
+      return
       ;;
     lab)
       [[ $# -ge 2 ]] || { printf 'usage: scripts/maintainer/test.sh lab N\n' >&2 && exit 2; }
@@ -38,12 +44,23 @@ main() {
       ;;
     *) printf 'unknown tier %s (quick, full, hog or lab N)\n' "${tier}" >&2 && exit 2 ;;
   esac
-  printf '… test tier: %s\n' "${tier}"
+  run_tier "${tier}" "${marker[@]}" ${workers[@]+"${workers[@]}"}
+}
+
+# Labs 05 and 10 and the room test, each case beside another but all under one hog
+# (WORKSHOP_TEST_HOG=1); -rP shows what each check said under it.
+hog_phase() {
+  WORKSHOP_TEST_HOG=1 run_tier "hog phase" -m "hog or room_board" -rP "$@"
+}
+
+run_tier() { # name pytest-arguments...
+  local name="$1"
+  shift
+  printf '… test tier: %s\n' "${name}"
   # -p no:cacheprovider keeps a read-only clone clean; skips are reported (-rs)
   # and turned into failures by tests/project/conftest.py.
   # --durations: the 20 slowest tests; tests/project/conftest.py adds each tier's time.
-  .venv/bin/python -m pytest -p no:cacheprovider -rs --durations=20 \
-    ${workers[@]+"${workers[@]}"} "${marker[@]}" tests/project
+  .venv/bin/python -m pytest -p no:cacheprovider -rs --durations=20 "$@" tests/project
 }
 
 main "$@"

@@ -4,10 +4,12 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from checker.command.course import REPO, Lab, load
+from project import hog
 
 READY = [lab for lab in load() if lab.ready]
 EDITABLE = [lab for lab in READY if lab.tree]
@@ -50,6 +53,25 @@ def pytest_xdist_make_scheduler(config, log):
             return module if module in GROUPED_MODULES else nodeid
 
     return LocalOnOneWorker(config, log)
+
+
+# make test's hog phase (WORKSHOP_TEST_HOG=1): one hog for the whole run, started by
+# the controller before its workers, so that two cases never stack two hogs.
+RUN_HOG_SECONDS = 3600
+
+
+def pytest_configure(config):
+    if os.environ.get("WORKSHOP_TEST_HOG") != "1" or hasattr(config, "workerinput"):
+        return
+    config.run_hog = hog.cpu_hog(RUN_HOG_SECONDS)
+    config.run_hog.__enter__()
+    os.environ[hog.RUN_HOG] = "1"
+
+
+def pytest_unconfigure(config):
+    if running := getattr(config, "run_hog", None):
+        running.__exit__(None, None, None)
+        os.environ.pop(hog.RUN_HOG, None)
 
 
 TIER_SECONDS: dict[str, float] = defaultdict(float)
@@ -150,6 +172,25 @@ def run_checker(
     output = done.stdout + done.stderr
     data = json.loads(results.read_text()) if results.exists() else {}
     return CheckerRun(done.returncode, output, data)
+
+
+def measure_capacity(tree: Path, env: dict) -> bool:
+    """Lab 10's Steps 1 and 3, as a learner runs them once the service is deployed: make
+    capacity measures one pod into the tree's capacity.json, then the HPA's target is set
+    to 60% of it (as on this machine, now: busy or not). True when the target changed,
+    so that the tree must be deployed again."""
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "checker", "capacity", "--lab-dir", str(tree)],
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    print(f"make capacity: exit {done.returncode} in {time.monotonic() - started:.0f} s")
+    assert done.returncode == 0, done.stdout + done.stderr
+    measured = json.loads((tree / "capacity.json").read_text())["requests_per_second"]
+    hpa = tree / "k8s" / "hpa.yaml"
+    before = hpa.read_text()
+    after = re.sub(r'averageValue: "\d+"', f'averageValue: "{round(0.6 * measured)}"', before)
+    hpa.write_text(after)
+    print(f"capacity {measured}/s: the HPA's target set to {round(0.6 * measured)}/s")
+    return after != before
 
 
 def copy_tree(lab: Lab, source: Path, tmp_path: Path) -> Path:

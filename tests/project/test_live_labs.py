@@ -6,7 +6,6 @@ import contextlib
 import os
 import secrets
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +15,13 @@ from checker.cluster import kube, promql
 from checker.command.course import REPO, find
 from checker.outcomes import Stop
 from project import seeded
-from project.conftest import LIVE, copy_tree, run_checker, the_clusters_adapter
+from project.conftest import (
+    LIVE,
+    copy_tree,
+    measure_capacity,
+    run_checker,
+    the_clusters_adapter,
+)
 from project.test_mistakes import mistake_id
 
 pytestmark = [pytest.mark.full, pytest.mark.cluster]
@@ -94,13 +99,13 @@ def deployed_once(lab, tree: Path, tmp_path: Path, env: dict, extra, deploy: boo
             capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         print(f"deploy {tree.name}: exit {done.returncode} in {time.monotonic() - started:.0f} s")
-    if measured:
-        started = time.monotonic()
-        capacity = subprocess.run([sys.executable, "-m", "checker", "capacity", "--lab-dir",
-                                   str(tree)], env={**os.environ, **env}, capture_output=True,
-                                  text=True, timeout=300)  # fmt: skip
-        print(f"make capacity: exit {capacity.returncode} in {time.monotonic() - started:.0f} s")
-        assert capacity.returncode == 0, capacity.stdout + capacity.stderr
+    if measured and measure_capacity(tree, {**os.environ, **env}):
+        redeployed = subprocess.run(
+            [str(REPO / "scripts" / "learner" / "deploy.sh"), str(tree)],
+            env={**os.environ, **env, "ROLLOUT_TIMEOUT": "45s"},
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert redeployed.returncode == 0, redeployed.stdout + redeployed.stderr
     started = time.monotonic()
     with checking():
         run = run_checker(lab, tree, tmp_path, *extra, env=env)
