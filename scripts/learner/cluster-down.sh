@@ -6,6 +6,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=../versions.env
 source "${REPO}/scripts/versions.env"
 export PATH="${REPO}/.tools/bin:${PATH}"
+# kind's nodes may run on an engine of their own (make test-kind): kind and the
+# preflight's docker info talk to that one.
+if [[ -n "${WORKSHOP_KIND_DOCKER_HOST:-}" ]]; then export DOCKER_HOST="${WORKSHOP_KIND_DOCKER_HOST}"; fi
 
 main() {
   command -v kind >/dev/null || { printf '✗ kind is not installed\n  hint: make tools\n' >&2; exit 2; }
@@ -16,6 +19,16 @@ main() {
   fi
   kind delete cluster --name "${KIND_CLUSTER_NAME}"
   printf '✓ cluster %s deleted\n' "${KIND_CLUSTER_NAME}" >&2
+  remove_kind_network
+}
+
+# kind keeps its Docker network (and its bridge) for the next cluster: once no
+# container uses it, it goes too, so that nothing of the workshop is left behind.
+remove_kind_network() {
+  docker network inspect kind >/dev/null 2>&1 || return 0
+  if [[ -z "$(docker network inspect kind --format '{{range .Containers}}{{.Name}} {{end}}')" ]]; then
+    docker network rm kind >/dev/null && printf '✓ Docker network kind removed (no container used it)\n' >&2
+  fi
 }
 
 main "$@"

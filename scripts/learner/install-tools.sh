@@ -2,6 +2,11 @@
 # Installs the pinned kind, kubectl, helm and promtool into .tools/bin, for linux or
 # darwin on amd64 or arm64. Every download is checked against the SHA-256 that
 # its publisher releases beside it. Never uses sudo.
+#
+# WORKSHOP_TOOLS_FROM_SOURCE=1 (a machine that reaches the Go module proxy but not the
+# releases, as CI's): kind, kubectl and helm built from source instead
+# (scripts/testcluster/kind-tools.sh, and the test cluster's kubectl); their versions
+# are the ones scripts/versions.env says can be built there. No promtool.
 set -o errexit -o nounset -o pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -93,7 +98,21 @@ install_promtool() {
   install -m 0755 "${WORK}/${dir}/promtool" "${BIN}/promtool"
 }
 
+install_from_source() {
+  # shellcheck source=../testcluster/lib.sh
+  source "${REPO}/scripts/testcluster/lib.sh"
+  [[ -x "${K8S_BIN}/kubectl" ]] || die "the test cluster's kubectl is not built" "scripts/testcluster/build.sh"
+  "${REPO}/scripts/testcluster/kind-tools.sh"
+  install -m 0755 "${KIND_TOOLS_BIN}/kind" "${KIND_TOOLS_BIN}/helm" "${K8S_BIN}/kubectl" "${BIN}/"
+  say "✓ kind ${KIND_VERSION}, kubectl ${K8S_VERSION} and helm ${HELM_MODULE_VERSION}, built from source, are in .tools/bin"
+}
+
 main() {
+  if [[ "${WORKSHOP_TOOLS_FROM_SOURCE:-}" == 1 ]]; then
+    mkdir -p "${BIN}"
+    install_from_source
+    return 0
+  fi
   read -r OS ARCH <<<"$(platform)"
   scratch_dir WORK
   mkdir -p "${BIN}"

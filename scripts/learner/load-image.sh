@@ -2,6 +2,8 @@
 # Loads a locally built image into the cluster of the current kube context, so
 # pods can run it with imagePullPolicy: IfNotPresent or Never. Works on the
 # learners' kind cluster and on the project's own test cluster.
+# WORKSHOP_KIND_DOCKER_HOST: the engine kind's nodes run on, when it is not the one
+# that builds (make test-kind; scripts/learner/cluster-up.sh).
 #   scripts/learner/load-image.sh IMAGE[:TAG]
 set -o errexit -o nounset -o pipefail
 
@@ -18,6 +20,14 @@ docker_platform() {
 }
 
 load_into_kind() { # image cluster
+  if [[ -n "${WORKSHOP_KIND_DOCKER_HOST:-}" ]]; then
+    # kind's nodes run on an engine of their own (make test-kind): the image, built
+    # on this one, goes across as an archive.
+    scratch_dir WORK
+    docker save -o "${WORK}/image.tar" "$1"
+    DOCKER_HOST="${WORKSHOP_KIND_DOCKER_HOST}" kind load image-archive "${WORK}/image.tar" --name "$2"
+    return 0
+  fi
   if kind load docker-image "$1" --name "$2"; then return 0; fi
   # With Docker's containerd image store, `kind load docker-image` can fail
   # with "ctr: content digest not found": an archive of one platform loads.

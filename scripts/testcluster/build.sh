@@ -11,32 +11,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WORK=""
 
-# Copies a module's source out of the read-only module cache.
-module_source() { # module@version destination
-  local dir
-  dir="$(go mod download -json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
-  cp -r "${dir}" "$2"
-  chmod -R u+w "$2"
-}
-
-# Runs one component's build into a scratch directory, then moves it into place.
-cached() { # name destination build-function
-  local name="$1" destination="$2" started=${SECONDS}
-  if [[ -f "${destination}/.complete" ]]; then
-    say "✓ ${name} cached in ${destination}"
-    return 0
-  fi
-  say "… ${name}: building from the Go module proxy"
-  local out="${WORK}/out-${name}"
-  mkdir -p "${out}"
-  "$3" "${out}"
-  touch "${out}/.complete"
-  rm -rf "${destination}"
-  mkdir -p "$(dirname "${destination}")"
-  mv "${out}" "${destination}"
-  say "✓ ${name} built in $((SECONDS - started)) s"
-}
-
 build_kubernetes() {
   local out="$1" src="${WORK}/kubernetes" module version_pkg=k8s.io/component-base/version
   module_source "k8s.io/kubernetes@${K8S_VERSION}" "${src}"

@@ -28,6 +28,20 @@ REGISTRY_DIR="${WORKSHOP_CLUSTER_STATE:-/var/lib/workshop-cluster}/registry"
 NETWORK_POLICIES_BIN="${CACHE}/kube-network-policies-${KUBE_NETWORK_POLICIES_VERSION}-$(cat "$(dirname "${BASH_SOURCE[0]}")"/kube-network-policies-*.patch | sha256sum | cut -c1-8)"
 NETWORK_POLICIES_QUEUE=100
 NETWORK_POLICIES_MARK=0x10000
+# kind's tools (make test-kind), where make tools cannot download them: kind,
+# kubeadm (from the Kubernetes module the test cluster builds), crictl and helm.
+KIND_TOOLS_BIN="${CACHE}/kind-tools-${KIND_VERSION}-${K8S_VERSION}-${CRICTL_VERSION}-${HELM_MODULE_VERSION}"
+# kind's own Docker engine (kind-engine.sh): apart from the shared one in every path,
+# and on bridges and a subnet no other part of this machine uses.
+KIND_ENGINE_DATA="${WORKSHOP_KIND_ENGINE_DATA:-/var/lib/workshop-kind/docker}"
+KIND_ENGINE_RUN="/run/workshop-kind"
+KIND_DOCKER_HOST="unix://${KIND_ENGINE_RUN}/docker.sock"
+KIND_BRIDGE="workshop-kind0"
+KIND_BRIDGE_CIDR="172.30.250.1/24"
+KIND_NETWORK_BRIDGE="workshop-kind1"
+KIND_NETWORK_SUBNET="172.30.251.0/24"
+# kind's node image, built here (kind-node-image.sh) for Kubernetes K8S_VERSION.
+KIND_LOCAL_NODE_IMAGE="workshop.local/kind-node:${K8S_VERSION}"
 # Images of the add-ons, built from those binaries (never pulled).
 METRICS_SERVER_IMAGE="workshop.local/metrics-server:${METRICS_SERVER_VERSION}"
 COREDNS_IMAGE="workshop.local/coredns:${COREDNS_VERSION}"
@@ -81,4 +95,31 @@ wait_for() { # what timeout-seconds command...
     sleep 1
     ((waited++)) || true
   done
+}
+
+# -- building from the Go module proxy (build.sh, kind-tools.sh) --------------------
+# Copies a module's source out of the read-only module cache.
+module_source() { # module@version destination
+  local dir
+  dir="$(go mod download -json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+  cp -r "${dir}" "$2"
+  chmod -R u+w "$2"
+}
+
+# Runs one component's build into a scratch directory, then moves it into place.
+cached() { # name destination build-function
+  local name="$1" destination="$2" started=${SECONDS}
+  if [[ -f "${destination}/.complete" ]]; then
+    say "✓ ${name} cached in ${destination}"
+    return 0
+  fi
+  say "… ${name}: building from the Go module proxy"
+  local out="${WORK}/out-${name}"
+  mkdir -p "${out}"
+  "$3" "${out}"
+  touch "${out}/.complete"
+  rm -rf "${destination}"
+  mkdir -p "$(dirname "${destination}")"
+  mv "${out}" "${destination}"
+  say "✓ ${name} built in $((SECONDS - started)) s"
 }
