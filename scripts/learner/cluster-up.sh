@@ -32,6 +32,13 @@ step() { say "… $*"; }
 on_exit() {
   local status=$?
   if ((status != 0 && status != 2)); then
+    # kind deletes a node that failed to start, and its context with it: then kubectl
+    # has nothing to ask, and kind's own message above is the cause.
+    if [[ "$(kubectl config current-context 2>/dev/null)" != "kind-${KIND_CLUSTER_NAME}" ]]; then
+      say "✗ make cluster-up failed (exit ${status}): kind's message above says why; no cluster is left"
+      say "  hint: fix what it names, then make cluster-up again (README → Troubleshooting)"
+      return
+    fi
     say "✗ make cluster-up failed (exit ${status}); what the cluster reports:"
     kubectl get nodes -o wide 2>&1 | sed 's/^/  /' >&2 || true
     kubectl -n kube-system get pods 2>&1 | sed 's/^/  /' >&2 || true
