@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from checker.command.course import REPO, Lab, load
+from checker.load import capacity
 from project import hog
 
 READY = [lab for lab in load() if lab.ready]
@@ -177,19 +178,20 @@ def run_checker(
 def measure_capacity(tree: Path, env: dict) -> bool:
     """Lab 10's Steps 1 and 3, as a learner runs them once the service is deployed: make
     capacity measures one pod into the tree's capacity.json, then the HPA's target is set
-    to 60% of it (as on this machine, now: busy or not). True when the target changed,
-    so that the tree must be deployed again."""
+    to capacity.SHARE (60%) of it (as on this machine, now: busy or not). True when the
+    target changed, so that the tree must be deployed again."""
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "checker", "capacity", "--lab-dir", str(tree)],
                           env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
     print(f"make capacity: exit {done.returncode} in {time.monotonic() - started:.0f} s")
     assert done.returncode == 0, done.stdout + done.stderr
-    measured = json.loads((tree / "capacity.json").read_text())["requests_per_second"]
+    measured = json.loads((tree / capacity.FILE).read_text())["requests_per_second"]
+    target = round(capacity.SHARE * measured)
     hpa = tree / "k8s" / "hpa.yaml"
     before = hpa.read_text()
-    after = re.sub(r'averageValue: "\d+"', f'averageValue: "{round(0.6 * measured)}"', before)
+    after = re.sub(r'averageValue: "\d+"', f'averageValue: "{target}"', before)
     hpa.write_text(after)
-    print(f"capacity {measured}/s: the HPA's target set to {round(0.6 * measured)}/s")
+    print(f"capacity {measured}/s: the HPA's target set to {target}/s")
     return after != before
 
 

@@ -93,18 +93,10 @@ def deployed_once(lab, tree: Path, tmp_path: Path, env: dict, extra, deploy: boo
                   checking=contextlib.nullcontext, measured: bool = False):  # fmt: skip
     started = time.monotonic()
     if deploy:
-        done = subprocess.run(
-            [str(REPO / "scripts" / "learner" / "deploy.sh"), str(tree)],
-            env={**os.environ, **env, "ROLLOUT_TIMEOUT": "45s"},
-            capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+        done = deployed(tree, env)
         print(f"deploy {tree.name}: exit {done.returncode} in {time.monotonic() - started:.0f} s")
     if measured and measure_capacity(tree, {**os.environ, **env}):
-        redeployed = subprocess.run(
-            [str(REPO / "scripts" / "learner" / "deploy.sh"), str(tree)],
-            env={**os.environ, **env, "ROLLOUT_TIMEOUT": "45s"},
-            capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+        redeployed = deployed(tree, env)  # the HPA's new target
         assert redeployed.returncode == 0, redeployed.stdout + redeployed.stderr
     started = time.monotonic()
     with checking():
@@ -112,6 +104,14 @@ def deployed_once(lab, tree: Path, tmp_path: Path, env: dict, extra, deploy: boo
     run.deployed = done.stdout + done.stderr if deploy else ""
     print(f"check-lab {lab.number}: exit {run.code} in {time.monotonic() - started:.0f} s")
     return run
+
+
+def deployed(tree: Path, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(REPO / "scripts" / "learner" / "deploy.sh"), str(tree)],
+        env={**os.environ, **env, "ROLLOUT_TIMEOUT": "45s"},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
