@@ -31,9 +31,13 @@ def test_time_outs_alone_point_at_the_machine_refusals_at_the_folder():
     assert LAB05.slow_machine({"sent": 2500, "failed": 0, "errors": {}}, 2000) == ""
 
 
-def pod(name, ready, deleting=None):
+def pod(name, ready, deleting=None, waiting=None, unschedulable=""):
+    state = NS(waiting=NS(reason=waiting, message=f"{waiting} here") if waiting else None)
+    scheduled = [NS(type="PodScheduled", status="False", message=unschedulable)]
     return NS(metadata=NS(name=name, deletion_timestamp=deleting),
-              status=NS(container_statuses=[NS(ready=ready)]))  # fmt: skip
+              status=NS(conditions=scheduled if unschedulable else [],
+                        container_statuses=[] if unschedulable else [
+                            NS(ready=ready, state=state)]))  # fmt: skip
 
 
 def cluster(pods, events):
@@ -47,14 +51,38 @@ def cluster(pods, events):
 
 def test_a_slow_replacement_is_told_from_a_wrong_one():
     pods = [pod("old", True, deleting="now"), pod("new", False), pod("other", True)]
+    before = {"old", "other"}
     timed_out = cluster(pods, {"new": ["Startup probe failed: context deadline exceeded"]})
-    assert "context deadline exceeded" in LAB05.slow_replacement(timed_out, "ns", "s", "old")
+    assert "context deadline exceeded" in LAB05.slow_replacement(timed_out, "ns", "s", before)
     starting = cluster(pods, {"new": ["Startup probe failed: dial tcp: connection refused"]})
-    assert "still starting" in LAB05.slow_replacement(starting, "ns", "s", "old")
+    assert "still starting" in LAB05.slow_replacement(starting, "ns", "s", before)
     answering = cluster(pods, {"new": ["Readiness probe failed: HTTP probe failed with "
                                        "statuscode: 503"]})  # fmt: skip
-    assert LAB05.slow_replacement(answering, "ns", "s", "old") == ""
-    assert LAB05.slow_replacement(cluster([pod("a", True)], {}), "ns", "s", "old") == ""
+    assert LAB05.slow_replacement(answering, "ns", "s", before) == ""
+    assert LAB05.slow_replacement(cluster([pod("a", True)], {}), "ns", "s", set()) == ""
+
+
+def test_a_stuck_rollout_is_slow_only_while_its_new_pods_are_starting():
+    """The room's CI run: a rollout's new pod killed by its startup probe, which timed
+    out under the hog, is the machine's; a pod that crashes, cannot be placed or
+    cannot pull is the folder's, and the hint says which."""
+    restarted = [pod("old", True), pod("new", False)]
+    timed_out = cluster(restarted, {"new": [
+        'Startup probe failed: Get "http://10.244.1.4:8000/healthz": context deadline exceeded',
+        "Startup probe failed: dial tcp 10.244.1.4:8000: connect: connection refused",
+    ]})  # fmt: skip
+    assert "pod new:" in LAB05.slow_replacement(timed_out, "ns", "s", {"old"})
+    for stuck, said in ((pod("new", False, waiting="CrashLoopBackOff"), "waits in CrashLoop"),
+                        (pod("new", False, waiting="ErrImagePull"), "waits in ErrImagePull"),
+                        (pod("new", False, unschedulable="0/3 nodes: Insufficient cpu"),
+                         "cannot be scheduled: 0/3 nodes")):  # fmt: skip
+        shapes = cluster([pod("old", True), stuck], {})
+        assert LAB05.slow_replacement(shapes, "ns", "s", {"old"}) == ""
+        assert said in LAB05.stuck_cause(shapes, "ns", "s", {"old"})
+    # An old pod's time-outs are an earlier deploy's evidence, not this rollout's.
+    crashing = [pod("old", True), pod("new", False, waiting="CrashLoopBackOff")]
+    old_timeouts = cluster(crashing, {"old": ["Liveness probe failed: context deadline exceeded"]})
+    assert LAB05.slow_replacement(old_timeouts, "ns", "s", {"old"}) == ""
 
 
 def test_pods_at_their_cpu_limit_are_a_saturated_service():

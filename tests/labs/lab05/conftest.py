@@ -5,13 +5,13 @@ import time
 import pytest
 
 from checker.cluster import kube
-from checker.cluster.deployment import settled
+from checker.cluster.deployment import pod_selector, settled
 from checker.cluster.secret import read_secret_value
 from checker.command import ui
 from checker.load.inpod import load_stats, start_load, stop_load
 from checker.outcomes import Needs
 
-from harness import REPLACEMENT_SECONDS, slow_replacement, watch_to_the_end
+from harness import REPLACEMENT_SECONDS, pod_names, slow_replacement, watch_to_the_end
 
 
 @pytest.fixture(scope="session")
@@ -27,9 +27,7 @@ def healing(cluster, deployment, service, api_key):
     ):
         raise Needs("an available Deployment")
     ns, name = deployment.namespace, deployment.deployment.metadata.name
-    selector = ",".join(
-        f"{k}={v}" for k, v in deployment.deployment.spec.selector.match_labels.items()
-    )
+    selector = pod_selector(deployment.deployment)
     load = start_load(cluster, deployment, service, api_key, seconds=REPLACEMENT_SECONDS + 60)
     # Pods the rollout just replaced may still be terminating: deleting one of them
     # again would time its earlier deletion, so the victim is a live pod.
@@ -40,6 +38,7 @@ def healing(cluster, deployment, service, api_key):
     ]
     victim = min(live, key=lambda p: p.metadata.creation_timestamp).metadata.name
     ended = watch_to_the_end(cluster, ns, victim, REPLACEMENT_SECONDS)
+    before = pod_names(cluster, ns, selector)
     started = time.monotonic()
     cluster.core.delete_namespaced_pod(victim, ns)
     ui.progress(f"deleted pod {victim} under load")
@@ -58,7 +57,7 @@ def healing(cluster, deployment, service, api_key):
     kube.wait("the pod to stop and a replacement to be ready", REPLACEMENT_SECONDS, progress)
     ended["done"].wait(5)
     result["slow_replacement"] = (
-        slow_replacement(cluster, ns, selector, victim) if result["replaced"] is None else ""
+        slow_replacement(cluster, ns, selector, before) if result["replaced"] is None else ""
     )
     time.sleep(2)  # load goes on a little after the replacement: late failures count too
     result["stats"] = load_stats(cluster, ns, load) or {"sent": 0, "failed": 0}

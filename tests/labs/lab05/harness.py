@@ -200,25 +200,71 @@ def slow_machine(stats: dict, wanted: int = 0) -> str:
     return ""
 
 
-def slow_replacement(cluster, ns: str, selector: str, victim: str) -> str:
-    """Why a replacement that is not ready yet was slow, not wrong, or "": a probe that
-    timed out (the kubelet's word that the node was slow), or a replacement of the same
-    template, available a minute ago, that no probe found answering with a status code
-    (a wrong path or a 503 would). Wrong ports and paths fail earlier checks."""
-    waiting = []
+# What a container waits in while the kubelet is still making it: slow, not refused.
+STARTING = {"ContainerCreating", "PodInitializing"}
+
+
+def _still_starting(pod) -> bool:
+    """Scheduled, and its containers being created or running but not ready yet; not a
+    pod the scheduler cannot place, nor one waiting in CrashLoopBackOff or ErrImagePull."""
+    conditions = pod.status.conditions or []
+    if any(c.type == "PodScheduled" and c.status == "False" for c in conditions):
+        return False
+    statuses = pod.status.container_statuses or []
+    if statuses and all(s.ready for s in statuses):
+        return False
+    return all(s.state.waiting is None or s.state.waiting.reason in STARTING
+               for s in statuses if s.state)  # fmt: skip
+
+
+def pod_names(cluster, ns: str, selector: str) -> set[str]:
+    pods = cluster.core.list_namespaced_pod(ns, label_selector=selector).items
+    return {pod.metadata.name for pod in pods}
+
+
+def _new_pods(cluster, ns: str, selector: str, before: set[str]):
     for pod in cluster.core.list_namespaced_pod(ns, label_selector=selector).items:
-        if pod.metadata.name == victim or pod.metadata.deletion_timestamp is not None:
-            continue
-        events = cluster.core.list_namespaced_event(
-            ns, field_selector=f"involvedObject.name={pod.metadata.name},reason=Unhealthy"
-        ).items
-        messages = [(event.message or "").strip() for event in events]
+        if pod.metadata.name not in before and pod.metadata.deletion_timestamp is None:
+            yield pod
+
+
+def _unhealthy(cluster, ns: str, pod) -> list[str]:
+    events = cluster.core.list_namespaced_event(
+        ns, field_selector=f"involvedObject.name={pod.metadata.name},reason=Unhealthy"
+    ).items
+    return [(event.message or "").strip() for event in events]
+
+
+def stuck_cause(cluster, ns: str, selector: str, before: set[str]) -> str:
+    """What holds a new pod back, as the API says it, or "": the scheduler's refusal,
+    the reason its container waits in, or its last failed probe."""
+    for pod in _new_pods(cluster, ns, selector, before):
+        name = pod.metadata.name
+        for condition in pod.status.conditions or []:
+            if condition.type == "PodScheduled" and condition.status == "False":
+                return f"pod {name} cannot be scheduled: {condition.message}"
+        for status in pod.status.container_statuses or []:
+            waiting = status.state.waiting if status.state else None
+            if waiting is not None and waiting.reason not in STARTING:
+                return f"pod {name} waits in {waiting.reason}: {(waiting.message or '')[:140]}"
+        if messages := _unhealthy(cluster, ns, pod):
+            return f"pod {name}: {messages[-1][:140]}"
+    return ""
+
+
+def slow_replacement(cluster, ns: str, selector: str, before: set[str]) -> str:
+    """Why new pods (none of those named in before: this action's, not an earlier
+    one's) that are not ready yet were slow, not wrong, or "": a probe that timed out (the
+    kubelet's word that the node was slow), or a pod of a template available a minute
+    ago that no probe found answering with a status code (a wrong path or a 503 would).
+    Wrong ports and paths fail earlier checks."""
+    waiting = []
+    for pod in _new_pods(cluster, ns, selector, before):
+        messages = _unhealthy(cluster, ns, pod)
         for message in messages:
             if "context deadline exceeded" in message or "Client.Timeout" in message:
                 return f"pod {pod.metadata.name}: {message[:140]}"
-        statuses = pod.status.container_statuses or []
-        ready = bool(statuses) and all(s.ready for s in statuses)
-        if not ready and not any("statuscode:" in m for m in messages):
+        if _still_starting(pod) and not any("statuscode:" in m for m in messages):
             waiting.append(pod.metadata.name)
     if waiting:
         return (f"pod {', '.join(waiting)} of the same template was still starting, and no "

@@ -6,7 +6,13 @@ import time
 import httpx
 
 from checker.cluster import applied, kube, manifests
-from checker.cluster.deployment import APP_SELECTOR, namespace_name, require_available, settled
+from checker.cluster.deployment import (
+    APP_SELECTOR,
+    namespace_name,
+    pod_selector,
+    require_available,
+    settled,
+)
 from checker.command import ui
 from checker.load.inpod import load_stats, start_load, stop_load
 from checker.outcomes import Fail, Needs, Soft, Unjudged, expect
@@ -263,6 +269,8 @@ def test_zero_downtime(cluster, deployment, service, api_key):
             "template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}}
         }
     }
+    selector = pod_selector(deployment.deployment)
+    before = harness.pod_names(cluster, ns, selector)
     started = time.monotonic()
     ui.progress("kubectl rollout restart, under load")
     cluster.apps.patch_namespaced_deployment(name, ns, patch)
@@ -279,12 +287,15 @@ def test_zero_downtime(cluster, deployment, service, api_key):
     stop_load(cluster, ns, load)
     ui.progress(f"rollout took {rollout:.0f} s, at least {fewest_ready} pods ready throughout; "
                 f"{harness.report(stats)}")  # fmt: skip
-    expect(
-        done,
-        f"the rollout did not finish in {harness.ROLLOUT_SECONDS} s",
-        "a rollout that completes",
-        detail=kube.diagnostics(cluster, ns, APP_SELECTOR),
-    )
+    if not done:
+        found, finished = (f"the rollout did not finish in {harness.ROLLOUT_SECONDS} s",
+                           "a rollout that completes")  # fmt: skip
+        if slow := harness.slow_replacement(cluster, ns, selector, before):
+            raise Unjudged(f"{found}; {harness.report(stats)}", slow, finished)
+        cause = harness.stuck_cause(cluster, ns, selector, before) or "no probe said why"
+        raise Fail(found, finished, detail=kube.diagnostics(cluster, ns, APP_SELECTOR),
+                   hint=f"the rollout's new pods never became ready ({cause}): read their "
+                   "events and logs below")  # fmt: skip
     wanted = f"0 failed out of at least {harness.MIN_REQUESTS}"
     if slow := harness.slow_machine(stats, harness.MIN_REQUESTS):
         raise Unjudged(harness.report(stats), slow, wanted)

@@ -78,11 +78,16 @@ def last_exit(status) -> str:
     return f"container {status.name} restarted {status.restart_count} times{said}"
 
 
+def pod_selector(deployment) -> str:
+    """The Deployment's matchLabels as a label selector for listing its pods."""
+    return ",".join(f"{k}={v}" for k, v in deployment.spec.selector.match_labels.items())
+
+
 def observe(cluster, name: str, ns: str) -> DeploymentState:
     """The Deployment, its live pods and what waiting will not fix, read once."""
     state = DeploymentState(ns)
     state.deployment = cluster.apps.read_namespaced_deployment(name, ns)
-    selector = ",".join(f"{k}={v}" for k, v in state.deployment.spec.selector.match_labels.items())
+    selector = pod_selector(state.deployment)
     state.pods = [
         p
         for p in cluster.core.list_namespaced_pod(ns, label_selector=selector).items
