@@ -6,7 +6,7 @@ SHELL := bash
 
 # `make check-lab 2` and `make check-lab N=2` both work: a bare number after a
 # lab target is taken as N, and made into a target that does nothing.
-LAB_TARGETS := check-lab solution reset watch image load-image deploy test-lab
+LAB_TARGETS := check-lab solution reset watch image load-image deploy test-lab mutants
 ifneq ($(filter $(LAB_TARGETS),$(firstword $(MAKECMDGOALS))),)
   LAB_ARG := $(word 2,$(MAKECMDGOALS))
   ifneq ($(word 3,$(MAKECMDGOALS)),)
@@ -230,6 +230,11 @@ test-kind:
 test-lab:
 	@$(BOOTSTRAP)
 	@scripts/maintainer/test.sh lab "$(N)"
+
+.PHONY: mutants  ## lab N's solution changed one small way at a time, each judged by its checker; MUTANTS=K tries a sample (SEED=S)
+mutants:
+	@$(BOOTSTRAP)
+	@$(PY) scripts/maintainer/mutants "$(N)" --sample "$(MUTANTS)" --seed "$(or $(SEED),1)"
 
 .PHONY: lint  ## ruff and the other static checks
 lint:

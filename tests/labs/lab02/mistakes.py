@@ -135,6 +135,17 @@ MISTAKES = [
         "openapi_documents_fields",
     ),
     Mistake(
+        2,
+        "example-out-of-bounds",
+        SCHEMAS,
+        'age: float = _feature("Age in years, scaled", 0.0381)',
+        'age: float = _feature("Age in years, scaled", 38.0)',
+        "openapi_documents_fields",
+        says="POST /predict with the schema's own examples",
+        hint="an example lies outside its own field's bounds or type: make every "
+        "examples=[...] a value the field accepts",
+    ),
+    Mistake(
         2, "plain-text-logs", MAIN, "    configure_logging(settings.log_level)\n", "", "json_logs"
     ),
     Mistake(

@@ -284,6 +284,16 @@ def test_openapi_documents_fields(http):
         "extra fields allowed",
         "additionalProperties: false (extra='forbid')",
     )
+    # /docs' "Try it out" sends these examples: the service must not refuse its own. Only
+    # a 422 is theirs: a 503 (no model) or a 500 is another check's cause.
+    example = {n: (p.get("examples") or [p.get("example")])[0] for n, p in props.items()}
+    if not no_example and sorted(props) == sorted(FEATURES):
+        tried = harness.post(http, "/predict", json=example)
+        soft.check(tried.status_code != 422,
+                   f"POST /predict with the schema's own examples → {harness.describe(tried)}",
+                   "no 422: each example is a value its field accepts",
+                   hint="an example lies outside its own field's bounds or type: make every "
+                   "examples=[...] a value the field accepts")  # fmt: skip
     soft.raise_if_any()
 
 
