@@ -13,7 +13,9 @@ from checker.command.course import REPO, load
 HERE = REPO / "scripts" / "maintainer" / "mutants"
 sys.path.insert(0, str(HERE))
 
+import documents  # noqa: E402
 import equivalent  # noqa: E402
+import lab_mutants  # noqa: E402
 import python_mutants  # noqa: E402
 from mutant import made, numbered  # noqa: E402
 
@@ -51,14 +53,38 @@ def test_python_mutants_compile_and_change_one_thing(tmp_path):
 def test_every_equivalent_mutant_still_applies(lab):
     """An entry that matches no mutant of the current solution explains nothing."""
     listed = equivalent.load(lab.suite)
-    keys = {m.key for m in numbered(python_mutants.mutants(lab.solution_path))}
+    keys = {m.key for m in lab_mutants.mutants_of(lab)}
     stale = equivalent.stale(listed, keys)
     assert not stale, f"{lab.suite / equivalent.FILE}: no longer a mutant: {stale}"
     assert all(entry.why.strip() for entry in listed)
 
 
+def test_document_mutants_change_one_field_and_keep_the_rest(tmp_path):
+    """A workflow's `on:` stays a key (YAML 1.2's booleans), and every mutant of a file
+    differs from the file as the mutator writes it by its one change only."""
+    (tmp_path / "k8s").mkdir()
+    manifest = tmp_path / "k8s" / "deployment.yaml"
+    manifest.write_text("kind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: 3\n"
+                        "  paused: false\n---\non:\n  push: {}\n")  # fmt: skip
+    baseline = documents.write(manifest, documents.read(manifest))
+    assert "'on':" in baseline and "true:" not in baseline
+    found = list(documents.mutants(tmp_path))
+    said = {(m.operator, m.was, m.now) for m in found}
+    assert ("×10", "Deployment/api spec.replicas: 3", "Deployment/api spec.replicas: 30") in said
+    assert ("flip", "Deployment/api spec.paused: false", "Deployment/api spec.paused: true") in said
+    assert ("drop field", 'Deployment/api metadata.name: "api"', "") in said
+    assert (
+        "near miss",
+        'Deployment/api metadata.name: "api"',
+        'Deployment/api metadata.name: "apj"',
+    ) in said
+    for mutant in found:
+        changed = [line for line in mutant.text.splitlines() if line not in baseline.splitlines()]
+        assert len(changed) <= 1, (mutant.describe(), changed)
+
+
 def test_bad_input_stops_with_a_hint():
-    for args, says in ((["42"], "there is no lab 42"), (["5"], "on a cluster only"),
+    for args, says in ((["42"], "there is no lab 42"), (["0"], "has no solution to mutate"),
                        (["2", "--sample", "x"], "MUTANTS='x' is not a whole number")):  # fmt: skip
         done = mutants(*args)
         assert done.returncode == 2, done.stderr
@@ -66,9 +92,10 @@ def test_bad_input_stops_with_a_hint():
 
 
 def test_a_sample_is_the_same_for_the_same_seed():
-    first, again = mutants("2", "--sample", "5", "--seed", "3", "--list"), None
-    again = mutants("2", "--sample", "5", "--seed", "3", "--list")
-    other = mutants("2", "--sample", "5", "--seed", "4", "--list")
+    # Lab 04: its documents only, listed in a second where lab 02's Python takes four.
+    first = mutants("4", "--sample", "5", "--seed", "3", "--list")
+    again = mutants("4", "--sample", "5", "--seed", "3", "--list")
+    other = mutants("4", "--sample", "5", "--seed", "4", "--list")
     assert first.returncode == 0, first.stderr
     assert first.stdout == again.stdout != other.stdout
-    assert first.stdout.count("\n  app/") == 5
+    assert first.stdout.count("\n  k8s/") == 5

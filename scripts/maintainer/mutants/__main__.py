@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import documents
 import equivalent
-import python_mutants
+import lab_mutants
 import score
 import verdict
-from mutant import numbered
 
 from checker.command.course import ManifestError, find
 
@@ -59,11 +59,6 @@ def lab_of(text: str):
         stop(str(exc), "make mutants N, with N a lab number from make labs")
     if not lab.ready or not lab.tree:
         stop(f"lab {lab.code} has no solution to mutate", "labs 01–10 have one")
-    if "cluster" in lab.needs:
-        stop(
-            f"lab {lab.code}'s checker judges its app on a cluster only",
-            "this slice mutates the labs judged offline (02, 08, 09); live labs come next",
-        )
     return lab
 
 
@@ -75,7 +70,8 @@ def main(argv: list[str]) -> int:
         listed = equivalent.load(lab.suite)
     except equivalent.BadList as exc:
         stop(str(exc), "each [[mutant]] needs file, was, now and why")
-    every = numbered(python_mutants.mutants(lab.solution_path))
+    every = lab_mutants.mutants_of(lab)
+    python = sum(m.kind == "python" for m in every)
     keys = {m.key for m in every}
     if gone := equivalent.stale(listed, keys):
         stop(f"{len(gone)} entries of {lab.suite / equivalent.FILE} match no mutant any more, "
@@ -86,7 +82,10 @@ def main(argv: list[str]) -> int:
     chosen = open_
     if sample and sample < len(open_):
         chosen = sorted(random.Random(seed).sample(open_, sample), key=lambda m: m.key)
-    print(f"lab {lab.code}: {len(every)} mutants of its Python, {len(explained)} listed as "
+    print(f"lab {lab.code}: {len(every)} mutants ({python} of its Python, "
+          f"{len(every) - python} of its manifests and configuration"
+          + (", judged by its offline checks" if lab_mutants.live(lab) else "")
+          + f"), {len(explained)} listed as "
           f"equivalent; trying {len(chosen)}" + (f" (sample, seed {seed})" if chosen != open_
                                                  else ""))  # fmt: skip
     if args.list:
@@ -101,7 +100,9 @@ def sweep(lab, every, chosen, explained: int, seed: int) -> int:
         scratch = Path(scratch)
         tree = scratch / lab.slug
         shutil.copytree(lab.solution_path, tree, ignore=shutil.ignore_patterns(*CACHES))
-        baseline = verdict.judge(lab.number, tree, scratch, [], TIMEOUT_SECONDS)
+        documents.normalize(tree)
+        until = lab_mutants.offline_checks(lab)
+        baseline = verdict.judge(lab.number, tree, scratch, until, TIMEOUT_SECONDS)
         if baseline.caught or baseline.note != "every check passed":
             stop(
                 f"the solution itself does not pass here ({baseline.note or baseline.by})",
@@ -113,7 +114,7 @@ def sweep(lab, every, chosen, explained: int, seed: int) -> int:
             original = (tree / mutant.file).read_text(encoding="utf-8")
             mutant.apply(tree)
             try:
-                judged = verdict.judge(lab.number, tree, scratch, [], TIMEOUT_SECONDS)
+                judged = verdict.judge(lab.number, tree, scratch, until, TIMEOUT_SECONDS)
             finally:
                 (tree / mutant.file).write_text(original, encoding="utf-8")
             mark = (f"✓ caught by {', '.join(judged.by)}" if judged.caught
