@@ -136,6 +136,16 @@ MISTAKES = [
     ),
     Mistake(
         2,
+        "answers-undocumented",
+        MAIN,
+        'summary="Predict for one patient", responses=responses.PREDICT',
+        'summary="Predict for one patient"',
+        "openapi_documents_fields",
+        says="POST /predict documents 200, 422",
+        hint="list the other answers with responses= on each route, from app/responses.py",
+    ),
+    Mistake(
+        2,
         "example-out-of-bounds",
         SCHEMAS,
         'age: float = _feature("Age in years, scaled", 0.0381)',
