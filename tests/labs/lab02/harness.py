@@ -64,6 +64,10 @@ def server_env(model_dir, **extra) -> dict[str, str]:
     return env
 
 
+# The answers each predict route gives besides FastAPI's 200 and 422 (README Step 6).
+ANSWERS = ("413", "503", "500")
+
+
 @dataclass
 class Started:
     server: procs.Server  # the service under test

@@ -258,10 +258,6 @@ def test_body_size_limit(http, ready):
     )
 
 
-# The answers each predict route gives besides 200 and 422 (README Step 6).
-ANSWERS = ("413", "503", "500")
-
-
 def test_openapi_documents_fields(http):
     """The OpenAPI schema documents every input field and every answer"""
     schema = http.get("/openapi.json").json()
@@ -291,9 +287,9 @@ def test_openapi_documents_fields(http):
     # Step 6: the answers other than 200 and 422, so a generated client handles them too.
     for path in ("/predict", "/predict/batch"):
         said = sorted(schema.get("paths", {}).get(path, {}).get("post", {}).get("responses", {}))
-        missing = [code for code in ANSWERS if code not in said]
+        missing = [code for code in harness.ANSWERS if code not in said]
         soft.check(not missing, f"POST {path} documents {', '.join(said) or 'no answer'}",
-                   f"{', '.join(ANSWERS)} documented too",
+                   f"{', '.join(harness.ANSWERS)} documented too",
                    hint="list the other answers with responses= on each route, from "
                    "app/responses.py", see="Step 6 — Documentation and the model card")  # fmt: skip
     # /docs' "Try it out" sends these examples: the service must not refuse its own. Only
