@@ -136,6 +136,20 @@ MISTAKES = [
     ),
     Mistake(
         2,
+        "model-from-app-state",
+        MAIN,
+        "    def predict(features: PatientFeatures, model: ModelDep, request: Request)",
+        "    def predict(features: PatientFeatures, request: Request)",
+        "readiness_semantics",
+        also=(("        [value] = model.predict([features.model_dump()])",
+               "        model = request.app.state.model\n"
+               "        [value] = model.predict([features.model_dump()])"),),
+        says="POST /predict → 500",
+        hint="take the model through the get_model dependency (ModelDep), which answers 503 "
+        "while none is loaded",
+    ),
+    Mistake(
+        2,
         "answers-undocumented",
         MAIN,
         'summary="Predict for one patient", responses=responses.PREDICT',

@@ -358,7 +358,7 @@ def test_json_logs(http, server, ready):
     soft.raise_if_any()
 
 
-def test_readiness_semantics(started):
+def test_readiness_semantics(started, rows):
     """With a missing or mismatched model, /healthz is 200 and /readyz is 503"""
     started.start_helpers()
     servers = started.without_model
@@ -387,6 +387,12 @@ def test_readiness_semantics(started):
                 continue
             readiness = answer.status_code
             soft.check(readiness == 503, f"with {name}, /readyz → {readiness}", "/readyz 503")
+            # A client that calls anyway is told "not ready", not "server error".
+            predicted = httpx.post(instance.url + "/predict", json=rows[0], timeout=5).status_code
+            soft.check(predicted == 503, f"with {name}, POST /predict → {predicted}",
+                       "/predict 503 too: there is no model to answer with",
+                       hint="take the model through the get_model dependency (ModelDep), which "
+                       "answers 503 while none is loaded")  # fmt: skip
             soft.check(harness.reason_logged(instance), f"with {name}, no log line says why",
                        "one log line giving the reason")  # fmt: skip
     finally:
