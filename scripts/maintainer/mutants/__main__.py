@@ -22,10 +22,10 @@ import lab_mutants
 import score
 import verdict
 
-from checker.command.course import ManifestError, find
+from checker.command.catchup import IGNORED
+from checker.command.course import REPO, ManifestError, find
 
 TIMEOUT_SECONDS = 300
-CACHES = ("__pycache__", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints")
 
 
 def stop(message: str, hint: str) -> None:
@@ -92,14 +92,14 @@ def main(argv: list[str]) -> int:
         for mutant in chosen:
             print(f"  {mutant.describe()}")
         return 0
-    return sweep(lab, every, chosen, len(explained), seed)
+    return sweep(lab, len(every), chosen, len(explained), seed)
 
 
-def sweep(lab, every, chosen, explained: int, seed: int) -> int:
+def sweep(lab, total: int, chosen, explained: int, seed: int) -> int:
     with tempfile.TemporaryDirectory(prefix=f"mutants-{lab.code}-") as scratch:
         scratch = Path(scratch)
         tree = scratch / lab.slug
-        shutil.copytree(lab.solution_path, tree, ignore=shutil.ignore_patterns(*CACHES))
+        shutil.copytree(lab.solution_path, tree, ignore=IGNORED)
         documents.normalize(tree)
         until = lab_mutants.offline_checks(lab)
         baseline = verdict.judge(lab.number, tree, scratch, until, TIMEOUT_SECONDS)
@@ -126,14 +126,14 @@ def sweep(lab, every, chosen, explained: int, seed: int) -> int:
                 survivors.append(mutant)
     per = (time.monotonic() - started) / max(len(chosen), 1)
     score.record(f"{lab.code}-{lab.slug.split('-', 1)[1]}", {
-        "mutants": len(every), "tried": len(chosen), "caught": caught,
+        "mutants": total, "tried": len(chosen), "caught": caught,
         "equivalent": explained, "surviving": len(survivors), "seed": seed,
         "seconds_per_mutant": round(per, 1)})  # fmt: skip
     print(f"\nlab {lab.code}: {len(chosen)} tried, {caught} caught, {explained} equivalent, "
           f"{len(survivors)} surviving · {per:.1f} s per mutant")  # fmt: skip
     if survivors:
         print(f"each survivor becomes a caught mistake (a check that catches it, with its hint), "
-              f"or an entry of {lab.suite.relative_to(verdict.REPO) / equivalent.FILE} "
+              f"or an entry of {lab.suite.relative_to(REPO) / equivalent.FILE} "
               "(file, was, now, why)")  # fmt: skip
         return 1
     return 0

@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+from checker.command.course import REPO
+
 # Checks that run the folder's own tests: a learner writes those, so a mutant only
 # they fail is one the checker itself did not notice.
 OWN_TESTS = {"unit_tests", "lint_and_tests_pass_here"}

@@ -11,7 +11,7 @@ from checker.command import ui
 from checker.load.inpod import load_stats, start_load, stop_load
 from checker.outcomes import Needs
 
-from harness import REPLACEMENT_SECONDS, pod_names, slow_replacement, watch_to_the_end
+from harness import REPLACEMENT_SECONDS, slow_replacement, watch_to_the_end
 
 
 @pytest.fixture(scope="session")
@@ -31,14 +31,11 @@ def healing(cluster, deployment, service, api_key):
     load = start_load(cluster, deployment, service, api_key, seconds=REPLACEMENT_SECONDS + 60)
     # Pods the rollout just replaced may still be terminating: deleting one of them
     # again would time its earlier deletion, so the victim is a live pod.
-    live = [
-        p
-        for p in cluster.core.list_namespaced_pod(ns, label_selector=selector).items
-        if p.metadata.deletion_timestamp is None
-    ]
+    pods = cluster.core.list_namespaced_pod(ns, label_selector=selector).items
+    live = [p for p in pods if p.metadata.deletion_timestamp is None]
+    before = {p.metadata.name for p in pods}  # a replacement is none of these
     victim = min(live, key=lambda p: p.metadata.creation_timestamp).metadata.name
     ended = watch_to_the_end(cluster, ns, victim, REPLACEMENT_SECONDS)
-    before = pod_names(cluster, ns, selector)
     started = time.monotonic()
     cluster.core.delete_namespaced_pod(victim, ns)
     ui.progress(f"deleted pod {victim} under load")

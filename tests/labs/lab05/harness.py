@@ -204,17 +204,24 @@ def slow_machine(stats: dict, wanted: int = 0) -> str:
 STARTING = {"ContainerCreating", "PodInitializing"}
 
 
+def _held(pod) -> str:
+    """What the API says keeps a pod from running that waiting will not fix, or "": the
+    scheduler's refusal, or a reason its container waits in (CrashLoopBackOff,
+    ErrImagePull) other than being made."""
+    for condition in pod.status.conditions or []:
+        if condition.type == "PodScheduled" and condition.status == "False":
+            return f"cannot be scheduled: {condition.message}"
+    for status in pod.status.container_statuses or []:
+        waiting = status.state.waiting if status.state else None
+        if waiting is not None and waiting.reason not in STARTING:
+            return f"waits in {waiting.reason}: {(waiting.message or '')[:140]}"
+    return ""
+
+
 def _still_starting(pod) -> bool:
-    """Scheduled, and its containers being created or running but not ready yet; not a
-    pod the scheduler cannot place, nor one waiting in CrashLoopBackOff or ErrImagePull."""
-    conditions = pod.status.conditions or []
-    if any(c.type == "PodScheduled" and c.status == "False" for c in conditions):
-        return False
+    """Not ready yet, and nothing but time keeps it so."""
     statuses = pod.status.container_statuses or []
-    if statuses and all(s.ready for s in statuses):
-        return False
-    return all(s.state.waiting is None or s.state.waiting.reason in STARTING
-               for s in statuses if s.state)  # fmt: skip
+    return not (statuses and all(s.ready for s in statuses)) and not _held(pod)
 
 
 def pod_names(cluster, ns: str, selector: str) -> set[str]:
@@ -239,16 +246,10 @@ def stuck_cause(cluster, ns: str, selector: str, before: set[str]) -> str:
     """What holds a new pod back, as the API says it, or "": the scheduler's refusal,
     the reason its container waits in, or its last failed probe."""
     for pod in _new_pods(cluster, ns, selector, before):
-        name = pod.metadata.name
-        for condition in pod.status.conditions or []:
-            if condition.type == "PodScheduled" and condition.status == "False":
-                return f"pod {name} cannot be scheduled: {condition.message}"
-        for status in pod.status.container_statuses or []:
-            waiting = status.state.waiting if status.state else None
-            if waiting is not None and waiting.reason not in STARTING:
-                return f"pod {name} waits in {waiting.reason}: {(waiting.message or '')[:140]}"
+        if held := _held(pod):
+            return f"pod {pod.metadata.name} {held}"
         if messages := _unhealthy(cluster, ns, pod):
-            return f"pod {name}: {messages[-1][:140]}"
+            return f"pod {pod.metadata.name}: {messages[-1][:140]}"
     return ""
 
 
